@@ -1,0 +1,47 @@
+import { MeshError } from '../core/errors/mesh-error.ts';
+import { type CliIo, type Command, processIo } from './io.ts';
+
+interface Entry {
+  readonly summary: string;
+  readonly load: () => Promise<{ run: Command }>;
+}
+
+// Loaded lazily: `ztmesh seal` must not pay for loading gRPC or the Kubernetes client.
+const commands: Record<string, Entry> = {
+  // Each component adds its own line here; keep them alphabetical.
+};
+
+export function usage(): string {
+  const width = Math.max(...Object.keys(commands).map((name) => name.length));
+  const lines = Object.entries(commands).map(([name, entry]) => `  ${name.padEnd(width)}  ${entry.summary}`);
+  return `Usage: ztmesh <command> [options]\n\nCommands:\n${lines.join('\n')}\n\nRun 'ztmesh <command> --help' for a command's options.\n`;
+}
+
+/** The CLI's one rescue point: a MeshError becomes its code and message on stderr, anything else a bug report. */
+export async function main(argv: string[], io: CliIo = processIo()): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    io.stdout.write(usage());
+    return name === undefined ? 2 : 0;
+  }
+  if (name === '--version') {
+    io.stdout.write('ztmesh 0.1.0\n');
+    return 0;
+  }
+  const entry = commands[name];
+  if (entry === undefined) {
+    io.stderr.write(`ztmesh: unknown command '${name}'\n\n${usage()}`);
+    return 2;
+  }
+  try {
+    const command = await entry.load();
+    return await command.run(rest, io);
+  } catch (err) {
+    if (err instanceof MeshError) {
+      io.stderr.write(`ztmesh ${name}: ${err.code}: ${err.message}\n`);
+      return err.code === 'ZTMESH_CLI_BAD_ARGS' ? 2 : 1;
+    }
+    io.stderr.write(`ztmesh ${name}: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    return 1;
+  }
+}
