@@ -9,6 +9,14 @@ interface Entry {
 // Loaded lazily: `ztmesh seal` must not pay for loading gRPC or the Kubernetes client.
 const commands: Record<string, Entry> = {
   // Each component adds its own line here; keep them alphabetical.
+  ca: { summary: 'the mesh certificate authority: init, serve, token create, mint, bundle', load: () => import('./commands/ca.ts') },
+  demo: { summary: 'run the local demo mesh: CA, three services and their sidecars (npm start)', load: () => import('./commands/demo.ts') },
+  inject: { summary: 'print manifests with the ztmesh sidecar injected (like istioctl kube-inject)', load: () => import('./commands/inject.ts') },
+  iptables: { summary: 'install the rules that send a pod\'s TCP through its sidecar (init container)', load: () => import('./commands/iptables.ts') },
+  policy: { summary: 'check, explain and simulate authorization policies (the sidecar\'s own evaluator)', load: () => import('./commands/policy.ts') },
+  seal: { summary: 'seal a file with envelope encryption (AES-256-GCM), or re-wrap sealed files with a new key', load: () => import('./commands/seal.ts') },
+  sidecar: { summary: 'run the sidecar proxy: mTLS inbound/outbound, identity, policies, admin port', load: () => import('./commands/sidecar.ts') },
+  unseal: { summary: 'print a sealed file\'s plaintext on stdout', load: () => import('./commands/unseal.ts') },
 };
 
 export function usage(): string {

@@ -10,6 +10,11 @@ export interface Decision {
   readonly audit: boolean;
   /** Decisions that dry-run policies would have made, for the log only. */
   readonly dryRun: readonly { readonly policy: string; readonly decision: 'ALLOW' | 'DENY' }[];
+  /**
+   * For a DENY from the evaluator, the stable error code the sidecar puts in its 403 body:
+   * ZTMESH_POLICY_DENIED, ZTMESH_POLICY_DENY_LISTED or ZTMESH_POLICY_INVALID_SET (fail closed).
+   */
+  readonly code?: string;
 }
 
 /** An authorizer evaluates requests against one immutable, compiled policy snapshot. */

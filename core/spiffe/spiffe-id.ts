@@ -104,7 +104,10 @@ export function isSpiffeId(input: string): input is SpiffeId {
 
 /** The Kubernetes workload identity: spiffe://<td>/ns/<namespace>/sa/<service-account>. */
 export function kubernetesSpiffeId(trustDomain: string, namespace: string, serviceAccount: string): SpiffeId {
-  return parseSpiffeId(`${PREFIX}${trustDomain}/ns/${namespace}/sa/${serviceAccount}`).id;
+  const id = `${PREFIX}${trustDomain}/ns/${namespace}/sa/${serviceAccount}`;
+  // A '/' in either name would still make a valid SPIFFE ID, but of another shape (and another workload's).
+  if (namespace.includes('/') || serviceAccount.includes('/')) throw invalid('namespace and service account must each be one path segment', id);
+  return parseSpiffeId(id).id;
 }
 
 /** The namespace and service account of a Kubernetes-shaped SPIFFE ID, or undefined for other shapes. */

@@ -29,6 +29,10 @@ export interface RequestInfo {
   readonly decision: Decision | undefined;
   /** Header lookup for audit records (lowercase names). */
   readonly header: (name: string) => string | undefined;
+  /** `ISS/SUB` of a validated end-user JWT (inbound), for audit records; absent when none. */
+  readonly requestPrincipal?: string | undefined;
+  /** Claims of a validated end-user JWT (inbound), for audit records (secret-named claims are redacted). */
+  readonly claims?: Readonly<Record<string, unknown>> | undefined;
 }
 
 export interface RequestOutcome {

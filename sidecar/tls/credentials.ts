@@ -19,6 +19,11 @@ export interface Credentials {
   readonly serverContext: SecureContext;
   /** Client side (outbound): TLS 1.3 only, our SVID presented, server chain checked against the bundle. */
   readonly clientContext: SecureContext;
+  /**
+   * The PEM material the contexts were built from, for `tls.Server#setSecureContext` (Node cannot
+   * install a prebuilt SecureContext as a server's default). Holds the private key: never log it.
+   */
+  readonly tlsOptions?: { readonly cert: string; readonly key: string; readonly ca: string };
 }
 
 type Listener = (next: Credentials) => void;

@@ -1,0 +1,173 @@
+// `npm run bench`: issue 8's side-by-side benchmark. On loopback, against the same app, measures the
+// app directly, an nginx mTLS sidecar pair, the ztmesh sidecar pair and a Node TLS byte pipe, in
+// alternating rounds, and writes bench/results/latest.{json,md,svg}. See bench/README.md.
+import { execFile } from 'node:child_process';
+import { existsSync, realpathSync, rmSync } from 'node:fs';
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs, promisify } from 'node:util';
+import { startApps } from './harness/apps.ts';
+import type { BenchEnv } from './harness/bench-env.ts';
+import { ChildGroup } from './harness/child-processes.ts';
+import { ztmeshUnavailableReason } from './harness/contenders/ztmesh-pair.ts';
+import { GRPC_PAYLOAD, grpcFrame } from './harness/grpc-request.ts';
+import { machineInfo } from './harness/machine-info.ts';
+import { OtlpSink } from './harness/otlp-sink.ts';
+import { createBenchPki } from './harness/pki.ts';
+import { renderMarkdown } from './harness/report-markdown.ts';
+import { renderSvg } from './harness/report-svg.ts';
+import type { BenchResults, ScenarioResult } from './harness/results.ts';
+import { runScenario, type RunSettings } from './harness/run-scenario.ts';
+import { SCENARIOS } from './harness/scenarios.ts';
+import { ensureTools } from './harness/tools.ts';
+
+const USAGE = `Usage: npm run bench -- [options]
+
+  --quick            1 round x 3 s per contender, 1 s warm-up (default: 3 rounds x 10 s, 2 s warm-up)
+  --scenario N       only scenario N (1..5) or one variant (e.g. 1-c16, 4-grpc); repeatable
+  --rounds N         rounds per scenario
+  --seconds N        seconds per measured run
+  --keep             keep the temp dir (configs, PKI, every child's log) and print its path
+  --list             list the scenarios and exit
+  -h, --help         this text
+`;
+
+const repoRoot = fileURLToPath(new URL('..', import.meta.url));
+const resultsDir = join(repoRoot, 'bench', 'results');
+const say = (line: string): void => {
+  process.stdout.write(`${line}\n`);
+};
+
+function positiveInt(value: string | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new Error(`--${flag} must be a positive integer, got ${JSON.stringify(value)}`);
+  return n;
+}
+
+function parseOptions() {
+  const { values } = parseArgs({
+    args: process.argv.slice(2),
+    options: {
+      quick: { type: 'boolean', default: false },
+      scenario: { type: 'string', multiple: true },
+      rounds: { type: 'string' },
+      seconds: { type: 'string' },
+      keep: { type: 'boolean', default: false },
+      list: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    strict: true,
+  });
+  const wanted = values.scenario ?? [];
+  const scenarios = wanted.length === 0 ? SCENARIOS : SCENARIOS.filter((s) => wanted.includes(s.id) || wanted.includes(String(s.group)));
+  const unknown = wanted.filter((w) => !SCENARIOS.some((s) => s.id === w || String(s.group) === w));
+  if (unknown.length > 0) throw new Error(`unknown scenario ${unknown.join(', ')}; known: ${SCENARIOS.map((s) => s.id).join(', ')}`);
+  return {
+    help: values.help, list: values.list, keep: values.keep, quick: values.quick, scenarios,
+    rounds: positiveInt(values.rounds, 'rounds') ?? (values.quick ? 1 : 3),
+    seconds: positiveInt(values.seconds, 'seconds') ?? (values.quick ? 3 : 10),
+    warmupSeconds: values.quick ? 1 : 2,
+  };
+}
+
+async function clockTicks(): Promise<number> {
+  const { stdout } = await promisify(execFile)('getconf', ['CLK_TCK']).catch(() => ({ stdout: '100' }));
+  return Number(stdout.trim()) || 100;
+}
+
+async function main(): Promise<number> {
+  let options: ReturnType<typeof parseOptions>;
+  try {
+    options = parseOptions();
+  } catch (err) {
+    process.stderr.write(`bench: ${err instanceof Error ? err.message : String(err)}\n\n${USAGE}`);
+    return 2;
+  }
+  if (options.help) {
+    say(USAGE);
+    return 0;
+  }
+  if (options.list) {
+    for (const s of SCENARIOS) say(`${s.id.padEnd(20)} ${s.title}`);
+    return 0;
+  }
+  try {
+    await ensureTools(say);
+  } catch (err) {
+    process.stderr.write(`bench: ${err instanceof Error ? err.message : String(err)}\n`);
+    return 1;
+  }
+
+  const tmpDir = await mkdtemp(join(tmpdir(), 'ztmesh-bench-'));
+  const group = new ChildGroup(tmpDir);
+  const sink = new OtlpSink();
+  let cleaned = false;
+  const cleanupNow = (): void => {
+    if (cleaned) return;
+    cleaned = true;
+    group.killAllNow();
+    if (options.keep) say(`bench: kept ${tmpDir}`);
+    else rmSync(tmpDir, { recursive: true, force: true });
+  };
+  process.on('exit', cleanupNow);
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      process.stderr.write(`\nbench: ${signal}: stopping every child and removing ${tmpDir}\n`);
+      void group.stopAll(1000).finally(() => {
+        cleanupNow();
+        process.exit(130);
+      });
+    });
+  }
+
+  try {
+    const nodeLink = join(repoRoot, 'node_modules', '.bin', 'node');
+    const nodeBin = existsSync(nodeLink) ? realpathSync(nodeLink) : process.execPath;
+    const startedAt = new Date().toISOString();
+    say(`bench: temp dir ${tmpDir}; ${options.rounds} round(s) x ${options.seconds} s per contender`);
+    const unavailable = ztmeshUnavailableReason(repoRoot);
+    if (unavailable !== undefined) say(`bench: ztmesh contender not available: ${unavailable}`);
+    const pki = await createBenchPki(await mkdirp(join(tmpDir, 'pki')));
+    const sinkPort = await sink.listen();
+    const appPorts = await startApps(group, tmpDir, nodeBin);
+    const grpcDataFile = join(tmpDir, 'grpc-echo.bin');
+    await writeFile(grpcDataFile, grpcFrame(GRPC_PAYLOAD));
+    const env: BenchEnv = { tmpDir, group, pki, repoRoot, nodeBin, appPorts, sink, sinkPort };
+    const settings: RunSettings = {
+      rounds: options.rounds, seconds: options.seconds, warmupSeconds: options.warmupSeconds, wrkThreads: 1,
+      grpcDataFile, ticksPerSecond: await clockTicks(), say,
+    };
+    const machine = await machineInfo(nodeBin);
+    const scenarios: ScenarioResult[] = [];
+    for (const scenario of options.scenarios) scenarios.push(await runScenario(scenario, env, settings));
+    const results: BenchResults = {
+      startedAt, finishedAt: new Date().toISOString(), machine: { ...machine, loadAverageAtEnd: loadavg() },
+      settings: { rounds: settings.rounds, seconds: settings.seconds, warmupSeconds: settings.warmupSeconds, wrkThreads: settings.wrkThreads, quick: options.quick },
+      scenarios,
+    };
+    await mkdir(resultsDir, { recursive: true });
+    const markdown = renderMarkdown(results);
+    await writeFile(join(resultsDir, 'latest.json'), `${JSON.stringify(results, null, 2)}\n`);
+    await writeFile(join(resultsDir, 'latest.md'), markdown);
+    await writeFile(join(resultsDir, 'latest.svg'), renderSvg(results));
+    say(`\n${markdown}`);
+    say('bench: wrote bench/results/latest.json, latest.md, latest.svg');
+    return 0;
+  } catch (err) {
+    process.stderr.write(`bench: failed: ${err instanceof Error ? err.message : String(err)}\n`);
+    return 1;
+  } finally {
+    await group.stopAll();
+    await sink.close();
+  }
+}
+
+async function mkdirp(dir: string): Promise<string> {
+  await mkdir(dir, { recursive: true });
+  return dir;
+}
+
+process.exitCode = await main();

@@ -1,0 +1,57 @@
+import * as grpc from '@grpc/grpc-js';
+import type { Logger } from '../../core/telemetry/logger.ts';
+import type { CallerAuthenticator } from '../authn/caller-authenticator.ts';
+import type { X509Authority } from '../issuer/x509-authority.ts';
+import { caServiceDefinition, MAX_CSR_BYTES } from './ca-proto.ts';
+import { caServiceHandlers } from './ca-service.ts';
+import { ServingIdentity } from './serving-identity.ts';
+
+export interface RunningCaServer {
+  readonly port: number;
+  readonly identity: ServingIdentity;
+  close(): Promise<void>;
+}
+
+/**
+ * Serves the CA API on `listen` (HOST:PORT; port 0 picks one) over TLS 1.3 with the CA's own,
+ * self-issued, auto-renewed serving SVID.
+ */
+export async function startCaServer(options: {
+  authority: X509Authority;
+  authenticator: CallerAuthenticator;
+  listen: string;
+  logger: Logger;
+  audit: Logger;
+  dnsNames?: readonly string[];
+}): Promise<RunningCaServer> {
+  const identity = await ServingIdentity.start({ authority: options.authority, logger: options.logger, ...(options.dnsNames ? { dnsNames: options.dnsNames } : {}) });
+  const server = new grpc.Server({
+    // Room for a 64 KiB CSR plus framing; larger CSRs get our own RESOURCE_EXHAUSTED, far larger ones grpc's.
+    'grpc.max_receive_message_length': MAX_CSR_BYTES + 16 * 1024,
+    'grpc.max_concurrent_streams': 100,
+  });
+  const handlers = caServiceHandlers(options);
+  server.addService(caServiceDefinition().service, {
+    SignCertificate: handlers.signCertificate,
+    GetBundle: handlers.getBundle,
+  });
+  let port: number;
+  try {
+    port = await new Promise<number>((resolve, reject) => {
+      server.bindAsync(options.listen, identity.credentials, (err, bound) => (err === null ? resolve(bound) : reject(err)));
+    });
+  } catch (err) {
+    identity.stop();
+    throw err;
+  }
+  return {
+    port,
+    identity,
+    async close() {
+      identity.stop();
+      await new Promise<void>((resolve) => {
+        server.tryShutdown(() => resolve());
+      });
+    },
+  };
+}

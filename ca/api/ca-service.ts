@@ -1,0 +1,74 @@
+import * as grpc from '@grpc/grpc-js';
+import { errorCode } from '../../core/errors/mesh-error.ts';
+import type { Logger } from '../../core/telemetry/logger.ts';
+import type { AuthenticatedCaller, CallerAuthenticator } from '../authn/caller-authenticator.ts';
+import type { X509Authority } from '../issuer/x509-authority.ts';
+import type { GetBundleResponse, SignCertificateRequest, SignCertificateResponse } from './ca-proto.ts';
+import { checkCsr } from './csr-check.ts';
+import { grpcStatusFor } from './grpc-status.ts';
+
+type Unary<Req, Res> = (call: grpc.ServerUnaryCall<Req, Res>, callback: grpc.sendUnaryData<Res>) => void;
+
+function metadataString(metadata: grpc.Metadata, key: string): string | undefined {
+  const value = metadata.get(key)[0];
+  return typeof value === 'string' ? value : undefined;
+}
+
+/**
+ * The CertificateAuthority handlers. Every issuance and every refusal is one audit line (caller,
+ * SPIFFE ID, serial, notAfter, reason); errors become gRPC statuses at one rescue point; a failing
+ * call never affects other callers.
+ */
+export function caServiceHandlers(deps: { authority: X509Authority; authenticator: CallerAuthenticator; audit: Logger; logger: Logger }) {
+  const { authority, authenticator, audit, logger } = deps;
+
+  /** The rescue point: maps an error to a status; unknown errors become INTERNAL and a warning. */
+  function fail<Res>(callback: grpc.sendUnaryData<Res>, err: unknown): void {
+    const { code, known } = grpcStatusFor(err);
+    if (!known) logger.warn({ err, event: 'ca.internal_error' }, 'unexpected error in CA call');
+    const details = known && err instanceof Error ? `${errorCode(err)}: ${err.message}` : 'internal error';
+    callback({ code, details, metadata: new grpc.Metadata() }, null);
+  }
+
+  const signCertificate: Unary<SignCertificateRequest, SignCertificateResponse> = (call, callback) => {
+    const peer = call.getPeer();
+    let caller: AuthenticatedCaller | undefined;
+    const run = async (): Promise<SignCertificateResponse> => {
+      const peerCert = call.getAuthContext()?.sslPeerCertificate?.raw;
+      caller = await authenticator.authenticate({ peerCertificate: peerCert, authorization: metadataString(call.metadata, 'authorization') });
+      const publicKey = await checkCsr(call.request.csr, caller.spiffeId);
+      const issued = await authority.issue({ spiffeId: caller.spiffeId, publicKey, ttl: call.request.ttl === '' ? undefined : call.request.ttl });
+      audit.info(
+        { audit: 'ca.issue', result: 'issued', peer, caller: caller.method, spiffeId: issued.spiffeId, serial: issued.serial, notAfter: new Date(issued.notAfter).toISOString() },
+        'certificate issued',
+      );
+      return { certChain: issued.certChainPem, bundle: issued.bundlePem, notAfter: issued.notAfter, spiffeId: issued.spiffeId };
+    };
+    run().then(
+      (response) => callback(null, response),
+      (err: unknown) => {
+        audit.warn(
+          {
+            audit: 'ca.issue',
+            result: 'refused',
+            peer,
+            caller: caller?.method ?? 'unauthenticated',
+            spiffeId: caller?.spiffeId,
+            serial: null,
+            notAfter: null,
+            code: errorCode(err),
+            reason: err instanceof Error ? err.message : String(err),
+          },
+          'certificate refused',
+        );
+        fail(callback, err);
+      },
+    );
+  };
+
+  const getBundle: Unary<unknown, GetBundleResponse> = (_call, callback) => {
+    callback(null, { bundle: authority.bundlePem });
+  };
+
+  return { signCertificate, getBundle };
+}

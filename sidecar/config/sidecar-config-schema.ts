@@ -1,0 +1,137 @@
+import { z } from 'zod';
+import { parseDuration } from '../../core/config/duration.ts';
+import { parseSpiffeId, trustDomainError } from '../../core/spiffe/spiffe-id.ts';
+import { http1LimitsSchema } from '../http1/limits.ts';
+import { isLoopbackHost, parseHostPort } from './host-port.ts';
+
+function refined<T>(base: z.ZodString, parse: (value: string) => T) {
+  return base.transform((value, ctx): T => {
+    try {
+      return parse(value);
+    } catch (err) {
+      ctx.issues.push({ code: 'custom', message: err instanceof Error ? err.message : String(err), input: value });
+      return z.NEVER;
+    }
+  });
+}
+
+const listenAddress = refined(z.string(), (v) => parseHostPort(v, { allowZero: true }));
+const connectAddress = refined(z.string(), (v) => parseHostPort(v));
+const spiffeId = refined(z.string(), (v) => parseSpiffeId(v).id);
+const duration = refined(z.string(), (v) => parseDuration(v));
+const port = z.int().min(1).max(65535);
+const fileName = z.string().min(1);
+const kubeName = z.string().regex(/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/, 'must be a lowercase DNS name (a-z, 0-9, "-", ".")');
+const labelValue = z.string().max(63);
+const serviceName = z.string().regex(/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/, 'must be a lowercase DNS name');
+
+const caIdentity = z.strictObject({
+  address: connectAddress,
+  bundleFile: fileName,
+  tokenFile: fileName,
+  /** The CA's own SPIFFE ID, checked on its server certificate. */
+  identity: spiffeId.optional(),
+  /** Requested SVID lifetime; the CA's default when absent. */
+  ttl: refined(z.string(), (v) => {
+    parseDuration(v, 'ttl');
+    return v;
+  }).optional(),
+});
+
+const identity = z
+  .strictObject({
+    certFile: fileName.optional(),
+    keyFile: fileName.optional(),
+    bundleFile: fileName.optional(),
+    ca: caIdentity.optional(),
+  })
+  .superRefine((v, ctx) => {
+    const files = (['certFile', 'keyFile', 'bundleFile'] as const).filter((k) => v[k] !== undefined);
+    if (v.ca !== undefined && files.length > 0) {
+      for (const k of files) ctx.addIssue({ code: 'custom', path: [k], message: 'not allowed together with identity.ca: choose files or the mesh CA' });
+    } else if (v.ca === undefined) {
+      for (const k of ['certFile', 'keyFile', 'bundleFile'] as const) {
+        if (v[k] === undefined) ctx.addIssue({ code: 'custom', path: [k], message: 'required (or configure identity.ca instead of files)' });
+      }
+    }
+  });
+
+const service = z
+  .strictObject({
+    address: connectAddress,
+    identity: spiffeId,
+    protocol: z.enum(['http', 'tcp']).default('http'),
+    /** tcp only: the local listener the app connects to for this service. */
+    listen: listenAddress.optional(),
+    /** tcp only: the destination app port the remote inbound exposes (one of its tcpPorts). */
+    port: port.optional(),
+  })
+  .superRefine((v, ctx) => {
+    if (v.protocol === 'tcp') {
+      if (v.listen === undefined) ctx.addIssue({ code: 'custom', path: ['listen'], message: 'required for protocol tcp' });
+      if (v.port === undefined) ctx.addIssue({ code: 'custom', path: ['port'], message: 'required for protocol tcp' });
+    } else {
+      if (v.listen !== undefined) ctx.addIssue({ code: 'custom', path: ['listen'], message: 'only for protocol tcp' });
+      if (v.port !== undefined) ctx.addIssue({ code: 'custom', path: ['port'], message: 'only for protocol tcp' });
+    }
+  });
+
+const appProbe = z.strictObject({
+  port,
+  path: z.string().regex(/^\/[\x21-\x7e]*$/, 'must start with "/" and hold printable ASCII only').max(2048),
+  /** Host to connect to (default 127.0.0.1). */
+  host: z.string().min(1).max(253).optional(),
+});
+
+/** The sidecar config file, as written. Paths are relative to the config file's directory. */
+export const sidecarConfigSchema = z
+  .strictObject({
+    trustDomain: z.string().superRefine((v, ctx) => {
+      const reason = trustDomainError(v);
+      if (reason !== undefined) ctx.addIssue({ code: 'custom', message: reason });
+    }),
+    workload: z.strictObject({
+      namespace: kubeName,
+      name: z.string().min(1).max(253).optional(),
+      labels: z.record(z.string().min(1).max(317), labelValue).default({}),
+    }),
+    identity,
+    inbound: z.strictObject({
+      listen: listenAddress,
+      app: connectAddress,
+      tcpPorts: z.array(port).default([]),
+    }),
+    outbound: z.strictObject({
+      listen: listenAddress,
+      services: z.record(serviceName, service).default({}),
+    }),
+    policyFile: fileName,
+    meshConfigFile: fileName.optional(),
+    admin: listenAddress.default({ host: '127.0.0.1', port: 15000 }),
+    /** Lets the admin server bind a non-loopback address (e.g. for kubelet probes on the pod IP). */
+    adminAllowRemote: z.boolean().default(false),
+    appProbes: z.record(z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'must be a DNS label'), appProbe).default({}),
+    drainGracePeriod: duration.default(10_000),
+    /** HTTP/1.1 data plane limits (sidecar/http1/limits.ts); every key optional. */
+    limits: http1LimitsSchema.optional(),
+    /** The audit log: denied and AUDIT-marked requests always; this fraction of allowed ones. */
+    audit: z
+      .strictObject({
+        sampleAllowed: z.number().min(0).max(1).default(0),
+        headers: z.array(z.string().regex(/^[a-z0-9-]{1,64}$/, 'must be a lowercase header name')).max(32).optional(),
+      })
+      .default({ sampleAllowed: 0 }),
+    logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+  })
+  .superRefine((v, ctx) => {
+    if (!v.adminAllowRemote && !isLoopbackHost(v.admin.host)) {
+      ctx.addIssue({ code: 'custom', path: ['admin'], message: `${v.admin.host} is not a loopback address; set adminAllowRemote: true to expose the admin port` });
+    }
+    for (const [name, s] of Object.entries(v.outbound.services)) {
+      if (parseSpiffeId(s.identity).trustDomain !== v.trustDomain) {
+        ctx.addIssue({ code: 'custom', path: ['outbound', 'services', name, 'identity'], message: `is outside trust domain ${v.trustDomain}` });
+      }
+    }
+  });
+
+export type SidecarConfigInput = z.output<typeof sidecarConfigSchema>;

@@ -1,0 +1,33 @@
+import type { RequestHead } from './request-head.ts';
+
+/**
+ * The head to send upstream: a fresh request line with `target` (the normalized origin-form path),
+ * every header line the client sent except those `parseRequestHead` marked to drop (hop-by-hop,
+ * forged identity, tracing, request id), the upgrade headers again for an upgrade, then `extra`
+ * (already `name: value\r\n` lines) and the final CRLF. Header bytes are copied, not re-encoded.
+ */
+export function forwardRequestHead(head: RequestHead, target: string, extra: string): Buffer {
+  let prefix = `${head.method} ${target} ${head.http10 ? 'HTTP/1.0' : 'HTTP/1.1'}\r\n`;
+  if (head.isUpgrade()) prefix = `${prefix}Connection: upgrade\r\nUpgrade: ${head.upgrade}\r\n`;
+  const suffix = `${extra}\r\n`;
+  const { lineStart, lineEnd, drop, buf } = head;
+  const n = lineStart.length;
+  let size = Buffer.byteLength(prefix, 'latin1') + Buffer.byteLength(suffix, 'latin1');
+  for (let k = 0; k < n; k++) if (!drop[k]) size += lineEnd[k]! - lineStart[k]!;
+  const out = Buffer.allocUnsafe(size);
+  let o = out.write(prefix, 0, 'latin1');
+  // Copy runs of consecutive kept lines at once.
+  let k = 0;
+  while (k < n) {
+    if (drop[k]) {
+      k++;
+      continue;
+    }
+    const from = lineStart[k]!;
+    while (k + 1 < n && !drop[k + 1]) k++;
+    o += buf.copy(out, o, from, lineEnd[k]!);
+    k++;
+  }
+  out.write(suffix, o, 'latin1');
+  return out;
+}

@@ -1,0 +1,56 @@
+import type { SpiffeId } from '../../core/spiffe/spiffe-id.ts';
+import type { Decision } from '../../core/policy/decision.ts';
+import type { RequestAttributes } from '../../core/policy/request.ts';
+import type { RequestInfo } from '../telemetry/request-observer.ts';
+import type { RequestHead } from '../http1/request-head.ts';
+
+/**
+ * One inbound request as authorization and telemetry see it: a single object per request serving
+ * as both `RequestAttributes` (for the evaluator) and `RequestInfo` (for the observer).
+ */
+export class InboundRequest implements RequestAttributes, RequestInfo {
+  readonly direction = 'inbound' as const;
+  readonly principal: SpiffeId | undefined;
+  readonly sourcePrincipal: string | undefined;
+  readonly destinationPrincipal: string | undefined;
+  readonly sourceIp: string;
+  readonly destinationPort: number;
+  readonly method: string;
+  readonly path: string;
+  readonly host: string | undefined;
+  readonly service: undefined = undefined;
+  readonly requestPrincipal: string | undefined = undefined;
+  readonly claims: Readonly<Record<string, unknown>> | undefined = undefined;
+  readonly traceparent: string | undefined;
+  readonly tracestate: string | undefined;
+  readonly b3: string | undefined;
+  decision: Decision | undefined = undefined;
+  readonly #headers: { header(name: string): string | undefined } | undefined;
+
+  constructor(
+    peer: SpiffeId | undefined,
+    self: SpiffeId | undefined,
+    sourceIp: string,
+    destinationPort: number,
+    method: string,
+    path: string,
+    head: RequestHead | undefined,
+  ) {
+    this.principal = peer;
+    this.sourcePrincipal = peer;
+    this.destinationPrincipal = self;
+    this.sourceIp = sourceIp;
+    this.destinationPort = destinationPort;
+    this.method = method;
+    this.path = path;
+    this.host = head?.host;
+    this.traceparent = head?.traceparent;
+    this.tracestate = head?.tracestate;
+    this.b3 = head?.b3;
+    this.#headers = head;
+  }
+
+  header(name: string): string | undefined {
+    return this.#headers?.header(name);
+  }
+}

@@ -1,0 +1,183 @@
+import { createServer, type TLSSocket } from 'node:tls';
+import type { Socket } from 'node:net';
+import type { Authorizer } from '../../core/policy/decision.ts';
+import type { PathNormalizationMode } from '../../core/http/normalize-path.ts';
+import type { SpiffeId } from '../../core/spiffe/spiffe-id.ts';
+import type { Logger } from '../../core/telemetry/logger.ts';
+import type { Registry } from '../../core/telemetry/metrics.ts';
+import type { RequestObserver } from '../telemetry/request-observer.ts';
+import type { CredentialsRef } from '../tls/credentials.ts';
+import type { PeerInfo } from '../tls/peer-info.ts';
+import type { Http1Limits } from '../http1/limits.ts';
+import type { HostPort, ProxyServer } from './proxy-server.ts';
+import { refusal, type Refusal } from '../errors/refusal.ts';
+import { TLS_VERSIONS } from '../tls/build-credentials.ts';
+import { verifyPeerSvid } from '../tls/verify-svid.ts';
+import { handshakeFailureReason } from '../tls/handshake-failure-reason.ts';
+import { DataPlaneMetrics } from '../errors/dataplane-metrics.ts';
+import { RefusalLog } from '../errors/refusal-log.ts';
+import { CoarseTimers } from '../pool/coarse-timers.ts';
+import { UpstreamPool } from '../pool/upstream-pool.ts';
+import { PlainConnector } from '../pool/plain-connector.ts';
+import { ClientConnections } from '../pool/client-connections.ts';
+import { Http1Context } from '../http1/http1-context.ts';
+import { Http1Connection } from '../http1/http1-connection.ts';
+import { TcpInboundConnection, type TcpInboundContext } from '../tcp/tcp-inbound-connection.ts';
+import { InboundRouter } from './inbound-router.ts';
+import { InboundRequest } from './inbound-request.ts';
+import { listenOn, closeServer } from './listen.ts';
+
+export type { HostPort, ProxyServer } from './proxy-server.ts';
+
+export interface InboundParams {
+  readonly listen: HostPort;
+  readonly app: HostPort;
+  readonly tcpPorts: ReadonlySet<number>;
+  /** current === undefined (or expired): new connections are refused (fail closed, not ready). */
+  readonly credentials: CredentialsRef;
+  readonly trustDomains: ReadonlySet<string>;
+  /** undefined (no valid policy): every request is denied with ZTMESH_SIDECAR_NO_POLICY. */
+  readonly authorizer: () => Authorizer | undefined;
+  /** Deny list: a reason to refuse the peer, or undefined. */
+  readonly peerAllowed: (peer: { id: SpiffeId; serial: string }) => string | undefined;
+  readonly limits: Http1Limits;
+  readonly observer: RequestObserver;
+  readonly metrics: Registry;
+  readonly logger: Logger;
+  /** Path normalization mode (default 'strict'). */
+  readonly pathNormalization?: PathNormalizationMode;
+}
+
+export const INBOUND_ALPN = ['http/1.1', 'ztmesh-tcp'];
+
+/**
+ * The inbound listener: TLS 1.3 only, client certificate required and verified against the
+ * bundle, the peer's SVID checked once per connection, the deny list and the per-peer connection
+ * limit applied, then dispatched by ALPN to the HTTP/1.1 pipeline or the opaque-TCP tunnel.
+ */
+export async function startInbound(p: InboundParams): Promise<ProxyServer> {
+  const { limits, logger } = p;
+  const metrics = new DataPlaneMetrics(p.metrics);
+  const timers = new CoarseTimers(
+    CoarseTimers.resolutionFor(Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs, limits.upstreamTimeoutMs, limits.connectTimeoutMs, limits.idleTimeoutMs)),
+  );
+  const appPool = new UpstreamPool('app', new PlainConnector(p.app), timers, limits.upstreamIdleTimeoutMs, limits.maxIdlePerUpstream);
+  const router = new InboundRouter(appPool, p.app.port, p.authorizer, p.observer, p.credentials, p.pathNormalization ?? 'strict');
+  const refusals = new RefusalLog(logger, metrics.refusals, 'inbound');
+  const handshakes = new RefusalLog(logger, metrics.handshakeFailures, 'inbound');
+  const ctx = new Http1Context(router, limits, timers, metrics, refusals, logger);
+  const conns = new ClientConnections();
+  const open = metrics.openConnections.labels('inbound');
+  const accepted = metrics.connections.labels('inbound');
+
+  const tcpCtx: TcpInboundContext = {
+    appHost: p.app.host,
+    tcpPorts: p.tcpPorts,
+    timers,
+    preambleTimeoutMs: limits.headersTimeoutMs,
+    connectTimeoutMs: limits.connectTimeoutMs,
+    idleTimeoutMs: limits.idleTimeoutMs,
+    refusals,
+    authorize(peer: PeerInfo, sourceIp: string, port: number): Refusal | undefined {
+      const authorizer = p.authorizer();
+      if (authorizer === undefined) return refusal(403, 'ZTMESH_SIDECAR_NO_POLICY', 'no valid authorization policy is loaded: denied');
+      const decision = authorizer.evaluate(new InboundRequest(peer.id, p.credentials.current?.identity, sourceIp, port, '', '', undefined));
+      return decision.decision === 'ALLOW' ? undefined : refusal(403, 'ZTMESH_SIDECAR_DENIED', `denied: ${decision.reason}`);
+    },
+  };
+
+  const initial = p.credentials.current;
+  const server = createServer({
+    ...TLS_VERSIONS,
+    ...(initial?.tlsOptions ?? {}),
+    requestCert: true,
+    rejectUnauthorized: true,
+    ALPNProtocols: INBOUND_ALPN,
+    allowHalfOpen: true,
+    noDelay: true,
+    SNICallback: (_name, cb) => {
+      const current = p.credentials.current;
+      if (current === undefined) cb(new Error('no credentials'), undefined);
+      else cb(null, current.serverContext);
+    },
+  });
+  p.credentials.onSwap((next) => {
+    if (next.tlsOptions !== undefined) server.setSecureContext({ ...TLS_VERSIONS, ...next.tlsOptions });
+  });
+
+  const closed = (conn: Http1Connection | TcpInboundConnection): void => {
+    conns.remove(conn);
+    open.dec();
+  };
+
+  server.on('connection', (raw: Socket) => {
+    raw.on('error', () => undefined); // reported through 'tlsClientError'
+    const current = p.credentials.current;
+    if (current === undefined || current.notAfter < Date.now()) {
+      handshakes.record('no_credentials', 'refusing connection: this sidecar holds no valid SVID', { remote: raw.remoteAddress });
+      raw.destroy();
+    }
+  });
+  server.on('tlsClientError', (err: Error, socket: TLSSocket) => {
+    const reason = handshakeFailureReason(err);
+    handshakes.record(reason, 'TLS handshake refused', { remote: socket.remoteAddress, error: (err as { code?: string }).code });
+  });
+  server.on('secureConnection', (socket: TLSSocket) => {
+    socket.on('error', (err: Error) => logger.debug({ err: err.message, peer: socket.remoteAddress }, 'inbound connection error'));
+    const cert = socket.getPeerX509Certificate();
+    if (cert === undefined) {
+      handshakes.record('no_client_cert', 'TLS handshake refused', { remote: socket.remoteAddress });
+      socket.destroy();
+      return;
+    }
+    const verdict = verifyPeerSvid(cert, { trustDomains: p.trustDomains, now: Date.now() });
+    if (!verdict.ok) {
+      handshakes.record('bad_svid', `peer SVID refused: ${verdict.reason}`, { remote: socket.remoteAddress });
+      socket.destroy();
+      return;
+    }
+    const peer: PeerInfo = { id: verdict.id, serial: cert.serialNumber };
+    const denied = p.peerAllowed(peer);
+    if (denied !== undefined) {
+      refusals.record('ZTMESH_SIDECAR_PEER_DENIED', `peer refused: ${denied}`, { peer: peer.id, serial: peer.serial, remote: socket.remoteAddress });
+      socket.destroy();
+      return;
+    }
+    accepted.inc();
+    const conn =
+      socket.alpnProtocol === 'ztmesh-tcp'
+        ? new TcpInboundConnection(socket, peer, tcpCtx, closed)
+        : new Http1Connection(socket, ctx, peer, closed);
+    if (!conns.tryAdd(conn, peer.id, limits.maxConnectionsPerPeer)) {
+      refusals.record('ZTMESH_SIDECAR_TOO_MANY_CONNECTIONS', `peer holds ${limits.maxConnectionsPerPeer} connections already`, { peer: peer.id });
+      socket.destroy();
+      return;
+    }
+    open.inc();
+    if (ctx.draining) conn.drain();
+  });
+
+  const address = await listenOn(server, p.listen);
+  let stopped = false;
+  const stop = async (): Promise<void> => {
+    if (stopped) return;
+    stopped = true;
+    conns.destroyAll();
+    appPool.close();
+    timers.close();
+    await closeServer(server);
+  };
+  return {
+    address,
+    connections: () => conns.size,
+    closeWhere: (match) => conns.closeWhere(match),
+    async drain(graceMs: number): Promise<void> {
+      ctx.draining = true;
+      server.close();
+      conns.drainAll();
+      await conns.waitEmpty(graceMs);
+      await stop();
+    },
+    close: stop,
+  };
+}

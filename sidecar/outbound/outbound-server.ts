@@ -1,0 +1,132 @@
+import { createServer, type Socket } from 'node:net';
+import type { Logger } from '../../core/telemetry/logger.ts';
+import type { Registry } from '../../core/telemetry/metrics.ts';
+import type { RequestObserver } from '../telemetry/request-observer.ts';
+import type { CredentialsRef } from '../tls/credentials.ts';
+import type { Http1Limits } from '../http1/limits.ts';
+import type { HostPort, ProxyServer } from '../inbound/proxy-server.ts';
+import type { ServiceTarget } from './service-table.ts';
+import { DataPlaneMetrics } from '../errors/dataplane-metrics.ts';
+import { RefusalLog } from '../errors/refusal-log.ts';
+import { CoarseTimers } from '../pool/coarse-timers.ts';
+import { UpstreamPool } from '../pool/upstream-pool.ts';
+import { ClientConnections } from '../pool/client-connections.ts';
+import { Http1Context } from '../http1/http1-context.ts';
+import { Http1Connection } from '../http1/http1-connection.ts';
+import { TcpOutboundListener } from '../tcp/tcp-outbound-listener.ts';
+import { listenOn, closeServer } from '../inbound/listen.ts';
+import { PeerConnector } from './peer-connector.ts';
+import { OutboundRouter } from './outbound-router.ts';
+import { ServiceEntry } from './service-table.ts';
+
+export type { HostPort, ProxyServer } from '../inbound/proxy-server.ts';
+export type { ServiceTarget } from './service-table.ts';
+
+export interface OutboundParams {
+  readonly listen: HostPort;
+  readonly services: ReadonlyMap<string, ServiceTarget>;
+  readonly credentials: CredentialsRef;
+  readonly trustDomains: ReadonlySet<string>;
+  readonly limits: Http1Limits;
+  readonly observer: RequestObserver;
+  readonly metrics: Registry;
+  readonly logger: Logger;
+}
+
+/** The outbound server, with the bound addresses of its TCP service listeners by service name. */
+export interface OutboundServer extends ProxyServer {
+  readonly tcpListeners: ReadonlyMap<string, HostPort>;
+}
+
+/**
+ * The outbound listener: plaintext HTTP/1.1 from the local app, routed by authority to a service
+ * and carried over pooled, long-lived mTLS connections to the destination sidecar whose SPIFFE ID
+ * must be exactly the configured one. Each TCP service gets its own local listener.
+ */
+export async function startOutbound(p: OutboundParams): Promise<OutboundServer> {
+  const { limits, logger } = p;
+  const metrics = new DataPlaneMetrics(p.metrics);
+  const timers = new CoarseTimers(
+    CoarseTimers.resolutionFor(Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs, limits.upstreamTimeoutMs, limits.connectTimeoutMs, limits.idleTimeoutMs)),
+  );
+  const refusals = new RefusalLog(logger, metrics.refusals, 'outbound');
+  const entries = new Map<string, ServiceEntry>();
+  const pools: UpstreamPool[] = [];
+  const tcp: TcpOutboundListener[] = [];
+  for (const [name, target] of p.services) {
+    if (target.protocol === 'tcp') {
+      if (target.listen === undefined || target.port === undefined || target.endpoints.length === 0) continue;
+      const connector = new PeerConnector(target.endpoints[0]!, target.identity, p.credentials, p.trustDomains, 'ztmesh-tcp');
+      tcp.push(new TcpOutboundListener(name, connector, target.port, refusals, limits.maxConnectionsPerPeer));
+      continue;
+    }
+    const servicePools = target.endpoints.map(
+      (endpoint) =>
+        new UpstreamPool(
+          `service ${name}`,
+          new PeerConnector(endpoint, target.identity, p.credentials, p.trustDomains, 'http/1.1'),
+          timers,
+          limits.upstreamIdleTimeoutMs,
+          limits.maxIdlePerUpstream,
+        ),
+    );
+    pools.push(...servicePools);
+    if (servicePools.length > 0) entries.set(name, new ServiceEntry(target, servicePools));
+  }
+  const router = new OutboundRouter(entries, p.observer, p.credentials);
+  const ctx = new Http1Context(router, limits, timers, metrics, refusals, logger);
+  const conns = new ClientConnections();
+  const open = metrics.openConnections.labels('outbound');
+  const accepted = metrics.connections.labels('outbound');
+  const closed = (conn: Http1Connection): void => {
+    conns.remove(conn);
+    open.dec();
+  };
+
+  const server = createServer({ allowHalfOpen: true, noDelay: true }, (socket: Socket) => {
+    socket.on('error', (err: Error) => logger.debug({ err: err.message }, 'outbound connection error'));
+    accepted.inc();
+    const conn = new Http1Connection(socket, ctx, undefined, closed);
+    if (!conns.tryAdd(conn, socket.remoteAddress ?? '', limits.maxConnectionsPerPeer)) {
+      refusals.record('ZTMESH_SIDECAR_TOO_MANY_CONNECTIONS', 'too many connections from this source', { remote: socket.remoteAddress });
+      socket.destroy();
+      return;
+    }
+    open.inc();
+    if (ctx.draining) conn.drain();
+  });
+
+  const address = await listenOn(server, p.listen);
+  const tcpAddresses = new Map<string, HostPort>();
+  const services = [...p.services.values()];
+  for (const listener of tcp) {
+    const target = services.find((s) => s.name === listener.name) ?? p.services.get(listener.name)!;
+    tcpAddresses.set(listener.name, await listenOn(listener.server, target.listen!));
+  }
+
+  let stopped = false;
+  const stop = async (): Promise<void> => {
+    if (stopped) return;
+    stopped = true;
+    conns.destroyAll();
+    for (const listener of tcp) listener.conns.destroyAll();
+    for (const pool of pools) pool.close();
+    timers.close();
+    await Promise.all([closeServer(server), ...tcp.map((l) => closeServer(l.server))]);
+  };
+  return {
+    address,
+    tcpListeners: tcpAddresses,
+    connections: () => conns.size + tcp.reduce((n, l) => n + l.conns.size, 0),
+    closeWhere: () => 0, // outbound clients are the local app: no peer identity to match
+    async drain(graceMs: number): Promise<void> {
+      ctx.draining = true;
+      server.close();
+      for (const listener of tcp) listener.server.close();
+      conns.drainAll();
+      await Promise.all([conns.waitEmpty(graceMs), ...tcp.map((l) => l.conns.waitEmpty(graceMs))]);
+      await stop();
+    },
+    close: stop,
+  };
+}

@@ -1,0 +1,67 @@
+import type { SpiffeId } from '../../core/spiffe/spiffe-id.ts';
+import type { HostPort } from '../config/host-port.ts';
+import type { UpstreamPool } from '../pool/upstream-pool.ts';
+
+/** A destination the local app may call, and the identity its sidecar must prove. */
+export interface ServiceTarget {
+  readonly name: string;
+  readonly identity: SpiffeId;
+  readonly endpoints: readonly HostPort[];
+  readonly protocol: 'http' | 'tcp';
+  /** tcp only: the local listener the app connects to. */
+  readonly listen?: HostPort;
+  /** tcp only: the destination app port on the remote side. */
+  readonly port?: number;
+}
+
+/** One HTTP service with a pool per endpoint, picked round-robin. */
+export class ServiceEntry {
+  readonly target: ServiceTarget;
+  readonly pools: readonly UpstreamPool[];
+  #next = 0;
+
+  constructor(target: ServiceTarget, pools: readonly UpstreamPool[]) {
+    this.target = target;
+    this.pools = pools;
+  }
+
+  pick(): UpstreamPool {
+    const pools = this.pools;
+    if (pools.length === 1) return pools[0]!;
+    this.#next = (this.#next + 1) % pools.length;
+    return pools[this.#next]!;
+  }
+}
+
+const CLUSTER_SUFFIXES = ['.svc.cluster.local', '.svc'];
+
+/** Strips a port from an authority (`orders:8080`, `[::1]:80`), lowercased. */
+export function authorityHost(authority: string): string {
+  const a = authority.toLowerCase();
+  if (a.startsWith('[')) {
+    const close = a.indexOf(']');
+    return close === -1 ? a : a.slice(0, close + 1);
+  }
+  const colon = a.lastIndexOf(':');
+  return colon === -1 ? a : a.slice(0, colon);
+}
+
+/**
+ * Looks a service up by the host of an authority: the exact name, else the Kubernetes forms
+ * `name.ns.svc.cluster.local`, `name.ns.svc` and `name.ns` reduced to `name.ns` then `name`.
+ */
+export function lookupService(services: ReadonlyMap<string, ServiceEntry>, host: string): ServiceEntry | undefined {
+  const exact = services.get(host);
+  if (exact !== undefined) return exact;
+  let h = host.endsWith('.') ? host.slice(0, -1) : host;
+  for (const suffix of CLUSTER_SUFFIXES) {
+    if (h.endsWith(suffix)) {
+      h = h.slice(0, -suffix.length);
+      break;
+    }
+  }
+  const byNs = services.get(h);
+  if (byNs !== undefined) return byNs;
+  const dot = h.indexOf('.');
+  return dot === -1 ? undefined : services.get(h.slice(0, dot));
+}
