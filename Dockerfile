@@ -30,6 +30,8 @@ COPY core ./core
 COPY ca ./ca
 COPY sidecar ./sidecar
 COPY operator ./operator
+# `ztmesh demo` (the local demo mesh) and the error-code tables reference demo/.
+COPY demo ./demo
 # The injector reads the chart's default values (ztmesh inject without --values).
 COPY charts/ztmesh/values.yaml ./charts/ztmesh/values.yaml
 USER 65532:65532

@@ -1,5 +1,5 @@
 // CA issuance throughput: certificates per second, median of several runs.
-//   node bench/ca-issuance.ts [--runs 5] [--count 300] [--grpc-count 150] [--concurrency 8]
+//   node bench/ca-issuance.ts [--runs 5] [--count 200] [--grpc-count 60] [--concurrency 8]
 // Measures, in one run:
 //   reference  @peculiar/x509 signing a leaf directly (no template checks, no self-validation)
 //   in-process X509Authority.issue: template -> sign -> validate (what the CA does per CSR)
@@ -19,7 +19,7 @@ import { silentLogger } from '../core/telemetry/logger.ts';
 import { parseSpiffeId } from '../core/spiffe/spiffe-id.ts';
 
 const { values } = parseArgs({
-  options: { runs: { type: 'string', default: '5' }, count: { type: 'string', default: '300' }, 'grpc-count': { type: 'string', default: '150' }, concurrency: { type: 'string', default: '8' } },
+  options: { runs: { type: 'string', default: '5' }, count: { type: 'string', default: '200' }, 'grpc-count': { type: 'string', default: '60' }, concurrency: { type: 'string', default: '8' } },
 });
 const RUNS = Number(values.runs);
 const COUNT = Number(values.count);

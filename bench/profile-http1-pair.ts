@@ -9,11 +9,12 @@
  * and with --cpu-prof the top self-time frames of each sidecar's profile.
  */
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync, readFileSync, readdirSync } from 'node:fs';
+import { chmodSync, mkdtempSync, writeFileSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { createServer } from 'node:net';
 
 const SELF = fileURLToPath(import.meta.url);
 const { values } = parseArgs({
@@ -71,6 +72,16 @@ function startChild(args: string[]): Promise<{ child: ChildProcess; port: number
   });
 }
 
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
 function cpuSeconds(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
@@ -92,7 +103,7 @@ function wrk(url: string, headers: string[]): Promise<{ rps: number; p50: string
       const p50 = /50%\s+(\S+)/.exec(stdout)?.[1] ?? '?';
       const p99 = /99%\s+(\S+)/.exec(stdout)?.[1] ?? '?';
       const mbps = /Transfer\/sec:\s+(\S+)/.exec(stdout)?.[1] ?? '?';
-      if (/Non-2xx|Socket errors/.test(stdout)) process.stdout.write(stdout);
+      if (/Non-2xx|Socket errors/.test(stdout)) process.stdout.write(`wrk reported errors:\n${stdout}`);
       resolve({ rps, p50, p99, requests, mbps });
     });
   });
@@ -117,12 +128,16 @@ function topFrames(dir: string, label: string): void {
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'ztmesh-prof-'));
+  chmodSync(dir, 0o755); // nginx workers run unprivileged and must read the body file
   const { TestPki } = await import('../test/fixtures/pki-mesh.ts');
   const pki = await TestPki.create('example.org');
   for (const [role, sa] of [['inbound', 'orders'], ['outbound', 'frontend']] as const) {
     const leaf = await pki.svid('shop', sa);
     writeFileSync(join(dir, `${role}.json`), JSON.stringify({ ...leaf, bundlePem: pki.bundlePem }));
+    writeFileSync(join(dir, `${role}.pem`), leaf.certChainPem);
+    writeFileSync(join(dir, `${role}-key.pem`), leaf.keyPem);
   }
+  writeFileSync(join(dir, 'bundle.pem'), pki.bundlePem);
   writeFileSync(join(dir, '1m.bin'), Buffer.alloc(1024 * 1024, 0x61));
   const appPort = 20000 + Math.floor(Math.random() * 20000);
   writeFileSync(
@@ -138,6 +153,15 @@ http { access_log off; keepalive_requests 10000000; server { listen 127.0.0.1:${
   const prof = values['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', join(dir, 'prof-ROLE')] : [];
   const inbound = await startChild([...prof.map((a) => a.replace('ROLE', 'inbound')), SELF, '--role', 'inbound', '--dir', dir, '--app', String(appPort)]);
   const outbound = await startChild([...prof.map((a) => a.replace('ROLE', 'outbound')), SELF, '--role', 'outbound', '--dir', dir, '--inbound', String(inbound.port)]);
+  // Reference: the Node TLS byte pipe pair (no HTTP parsing, one mTLS connection per client connection).
+  const pipeIn = await freePort();
+  const pipeOut = await freePort();
+  const pipeScript = fileURLToPath(new URL('./harness/tls-pipe.ts', import.meta.url));
+  const pipes = [
+    spawn(process.execPath, [pipeScript, 'inbound', String(pipeIn), String(appPort), join(dir, 'inbound.pem'), join(dir, 'inbound-key.pem'), join(dir, 'bundle.pem'), 'spiffe://example.org/ns/shop/sa/frontend'], { stdio: 'inherit' }),
+    spawn(process.execPath, [pipeScript, 'outbound', String(pipeOut), String(pipeIn), join(dir, 'outbound.pem'), join(dir, 'outbound-key.pem'), join(dir, 'bundle.pem'), 'spiffe://example.org/ns/shop/sa/orders'], { stdio: 'inherit' }),
+  ];
+  await new Promise((r) => setTimeout(r, 1500));
   try {
     const path = values.path!;
     await wrk(`http://127.0.0.1:${outbound.port}${path}`, ['Host: orders']); // warm-up
@@ -146,17 +170,25 @@ http { access_log off; keepalive_requests 10000000; server { listen 127.0.0.1:${
     const viaPair = await wrk(`http://127.0.0.1:${outbound.port}${path}`, ['Host: orders']);
     const cpu1 = [cpuSeconds(inbound.child.pid!), cpuSeconds(outbound.child.pid!)];
     const perK = (i: number): string => (((cpu1[i]! - cpu0[i]!) / viaPair.requests) * 1000).toFixed(3);
+    const pipeCpu0 = pipes.map((c) => cpuSeconds(c.pid!));
+    const viaPipe = await wrk(`http://127.0.0.1:${pipeOut}${path}`, []);
+    const pipeCpu1 = pipes.map((c) => cpuSeconds(c.pid!));
+    const pipePerK = (i: number): string => (((pipeCpu1[i]! - pipeCpu0[i]!) / viaPipe.requests) * 1000).toFixed(3);
     process.stdout.write(
       `path ${path}, wrk -t1 -c${values.connections} -d${values.seconds}s\n` +
         `direct: ${direct.rps.toFixed(0)} req/s p50 ${direct.p50} p99 ${direct.p99} ${direct.mbps}/s\n` +
         `pair:   ${viaPair.rps.toFixed(0)} req/s p50 ${viaPair.p50} p99 ${viaPair.p99} ${viaPair.mbps}/s\n` +
-        `CPU-s per 1000 req: inbound ${perK(0)} outbound ${perK(1)}; peak RSS MB: inbound ${peakRssMb(inbound.child.pid!).toFixed(1)} outbound ${peakRssMb(outbound.child.pid!).toFixed(1)}\n`,
+        `CPU-s per 1000 req: inbound ${perK(0)} outbound ${perK(1)}; peak RSS MB: inbound ${peakRssMb(inbound.child.pid!).toFixed(1)} outbound ${peakRssMb(outbound.child.pid!).toFixed(1)}\n` +
+        `byte-pipe reference pair: ${viaPipe.rps.toFixed(0)} req/s p50 ${viaPipe.p50} p99 ${viaPipe.p99} ${viaPipe.mbps}/s; CPU-s per 1000 req: inbound ${pipePerK(0)} outbound ${pipePerK(1)}\n` +
+        `ztmesh / byte pipe: ${(viaPair.rps / viaPipe.rps).toFixed(2)}x; load average ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}\n`,
     );
   } finally {
+    const exited = (c: ChildProcess): Promise<unknown> => new Promise((r) => (c.exitCode !== null ? r(null) : c.once('exit', r)));
     inbound.child.kill('SIGTERM');
     outbound.child.kill('SIGTERM');
     nginx.kill('SIGQUIT');
-    await new Promise((r) => setTimeout(r, 500));
+    for (const p of pipes) p.kill('SIGTERM');
+    await Promise.all([exited(inbound.child), exited(outbound.child), exited(nginx)]);
   }
   if (values['cpu-prof']) {
     topFrames(join(dir, 'prof-inbound'), 'inbound');

@@ -3,7 +3,7 @@
 // alternating rounds, and writes bench/results/latest.{json,md,svg}. See bench/README.md.
 import { execFile } from 'node:child_process';
 import { existsSync, realpathSync, rmSync } from 'node:fs';
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,6 +16,7 @@ import { GRPC_PAYLOAD, grpcFrame } from './harness/grpc-request.ts';
 import { machineInfo } from './harness/machine-info.ts';
 import { OtlpSink } from './harness/otlp-sink.ts';
 import { createBenchPki } from './harness/pki.ts';
+import { replaceResultsSection } from './harness/readme-section.ts';
 import { renderMarkdown } from './harness/report-markdown.ts';
 import { renderSvg } from './harness/report-svg.ts';
 import type { BenchResults, ScenarioResult } from './harness/results.ts';
@@ -155,6 +156,15 @@ async function main(): Promise<number> {
     await writeFile(join(resultsDir, 'latest.svg'), renderSvg(results));
     say(`\n${markdown}`);
     say('bench: wrote bench/results/latest.json, latest.md, latest.svg');
+    if (options.scenarios.length === SCENARIOS.length) {
+      // The README shows the latest complete run (a --scenario subset leaves it alone).
+      const readmeFile = join(repoRoot, 'bench', 'README.md');
+      const readme = await readFile(readmeFile, 'utf8').catch(() => undefined);
+      if (readme !== undefined) {
+        await writeFile(readmeFile, replaceResultsSection(readme, markdown.replace(/^# .*\n/, '').replace(/^### /gm, '#### ')));
+        say('bench: updated the results section of bench/README.md');
+      }
+    }
     return 0;
   } catch (err) {
     process.stderr.write(`bench: failed: ${err instanceof Error ? err.message : String(err)}\n`);

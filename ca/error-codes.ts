@@ -19,5 +19,6 @@ export const caCodes = defineCodes('CA', {
   ZTMESH_CA_SELF_CHECK_FAILED: 'A certificate the CA just signed failed its own validation (chain or profile); it was not returned.',
   ZTMESH_CA_BAD_SVID: 'A certificate is not a valid X.509-SVID of this trust domain (chain, validity, or profile).',
   ZTMESH_CA_RPC_FAILED: 'A call to the CA failed (connection, TLS, or the CA refused); details carry the gRPC status.',
+  ZTMESH_CA_LISTEN_FAILED: 'ca serve could not listen on the --listen address (in use, not local, malformed).',
   ZTMESH_CA_LOCK_TIMEOUT: 'A CA directory file lock could not be taken in time.',
 });

@@ -12,6 +12,7 @@ const commands: Record<string, Entry> = {
   ca: { summary: 'the mesh certificate authority: init, serve, token create, mint, bundle', load: () => import('./commands/ca.ts') },
   demo: { summary: 'run the local demo mesh: CA, three services and their sidecars (npm start)', load: () => import('./commands/demo.ts') },
   inject: { summary: 'print manifests with the ztmesh sidecar injected (like istioctl kube-inject)', load: () => import('./commands/inject.ts') },
+  inventory: { summary: 'list the mesh\'s APIs as the sidecars observed them (routes, callers, sensitive fields)', load: () => import('./commands/inventory.ts') },
   iptables: { summary: 'install the rules that send a pod\'s TCP through its sidecar (init container)', load: () => import('./commands/iptables.ts') },
   policy: { summary: 'check, explain and simulate authorization policies (the sidecar\'s own evaluator)', load: () => import('./commands/policy.ts') },
   seal: { summary: 'seal a file with envelope encryption (AES-256-GCM), or re-wrap sealed files with a new key', load: () => import('./commands/seal.ts') },

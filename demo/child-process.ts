@@ -14,13 +14,18 @@ export interface ExitInfo {
 
 export interface ChildSpec {
   readonly name: string;
-  /** Arguments after `ztmesh`. */
+  /** Arguments to this Node binary: for ztmesh commands, `[ZTMESH_BIN, ...]` (see `ztmeshArgs`). */
   readonly args: readonly string[];
   readonly env: NodeJS.ProcessEnv;
   readonly cwd: string;
 }
 
 export type LineListener = (name: string, line: string, stream: 'stdout' | 'stderr') => void;
+
+/** Node arguments that run `ztmesh ARGS...` from this checkout. */
+export function ztmeshArgs(...args: string[]): string[] {
+  return [ZTMESH_BIN, ...args];
+}
 
 /**
  * One long-running `ztmesh ...` child (the CA or a sidecar). It runs in its own process group, so a
@@ -35,7 +40,7 @@ export class DemoChild {
 
   constructor(spec: ChildSpec, onLine: LineListener) {
     this.name = spec.name;
-    this.#child = spawn(process.execPath, [ZTMESH_BIN, ...spec.args], {
+    this.#child = spawn(process.execPath, [...spec.args], {
       cwd: spec.cwd,
       env: spec.env,
       stdio: ['ignore', 'pipe', 'pipe'],

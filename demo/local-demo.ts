@@ -7,7 +7,7 @@ import { ordersHandler } from './apps/orders-app.ts';
 import { paymentsHandler } from './apps/payments-app.ts';
 import { startApp, type AppHandler, type DemoApp } from './apps/app-server.ts';
 import { createJoinToken, initCa, writeBundle } from './ca-setup.ts';
-import { DemoChild, describeExit } from './child-process.ts';
+import { DemoChild, describeExit, ztmeshArgs } from './child-process.ts';
 import { demoPolicyYaml } from './demo-policies.ts';
 import { formatChildLine } from './log-formatter.ts';
 import { MeshClient } from './mesh-client.ts';
@@ -49,6 +49,8 @@ export class LocalDemo {
   readonly #clients: MeshClient[] = [];
   #state: StateDir | undefined = undefined;
   #stopping = false;
+  #failure: MeshError | undefined = undefined;
+  readonly #failedDuringStart = new AbortController();
   #fail: (err: MeshError) => void = () => {};
 
   constructor(options: LocalDemoOptions) {
@@ -59,7 +61,20 @@ export class LocalDemo {
     });
   }
 
-  async start(abort: AbortSignal): Promise<void> {
+  /**
+   * Brings the mesh up. Stops early, throwing, when `userAbort` fires or a child dies meanwhile
+   * (then the error is that child's ZTMESH_DEMO_CHILD_EXITED). Call `stop()` afterwards either way.
+   */
+  async start(userAbort: AbortSignal): Promise<void> {
+    const abort = AbortSignal.any([userAbort, this.#failedDuringStart.signal]);
+    try {
+      await this.#start(abort);
+    } catch (err) {
+      throw this.#failure ?? err;
+    }
+  }
+
+  async #start(abort: AbortSignal): Promise<void> {
     const { print } = this.#options;
     const step = (): void => {
       if (abort.aborted) throw new MeshError('ZTMESH_DEMO_NOT_READY', 'start-up interrupted');
@@ -67,8 +82,10 @@ export class LocalDemo {
     await assertPortsFree(listPorts(this.topology));
     this.#state = await prepareStateDir(this.#options.stateDir, this.#options.cwd);
     const dir = this.#state.path;
-    // The seal key lives only in memory and in the children's environment, never on disk.
-    const env: NodeJS.ProcessEnv = { ...this.#options.env, ZTMESH_SEAL_KEY: randomBytes(32).toString('base64') };
+    // The seal key lives only in memory and in the CA processes' environment, never on disk; the
+    // sidecars do not get it (nor any seal key the user's shell may hold).
+    const { ZTMESH_SEAL_KEY: _inherited, ...sidecarEnv } = this.#options.env;
+    const env: NodeJS.ProcessEnv = { ...sidecarEnv, ZTMESH_SEAL_KEY: randomBytes(32).toString('base64') };
     const caDir = join(dir, 'ca');
     const bundleFile = join(dir, 'bundle.pem');
     const policyFile = join(dir, 'policy.yaml');
@@ -93,14 +110,14 @@ export class LocalDemo {
     await Promise.all([writeBundle(caDir, bundleFile, env, dir), writeFile(policyFile, demoPolicyYaml(), { mode: 0o644 }), prepared]);
     const configFiles = await prepared;
     step();
-    const ca = this.#spawn('ca', ['ca', 'serve', '--dir', caDir, '--listen', `127.0.0.1:${this.topology.caPort}`], env, dir);
+    const ca = this.#spawn('ca', ztmeshArgs('ca', 'serve', '--dir', caDir, '--listen', `127.0.0.1:${this.topology.caPort}`), env, dir);
     await waitUntilReady(ca, 'listening on its port', () => tcpAccepts(this.topology.caPort), this.#readyTimeout(), abort);
     print(`ztmesh demo: CA ready on 127.0.0.1:${this.topology.caPort} (trust domain ${DEMO_TRUST_DOMAIN})`);
 
     await this.#startApps();
     step();
     const sidecars = configFiles.map(({ name, serviceDir, configFile }) => ({
-      child: this.#spawn(`${name}-sidecar`, ['sidecar', '--config', configFile], env, serviceDir),
+      child: this.#spawn(`${name}-sidecar`, ztmeshArgs('sidecar', '--config', configFile), sidecarEnv, serviceDir),
       admin: this.topology.services[name].ports.admin,
     }));
     await Promise.all(
@@ -136,6 +153,7 @@ export class LocalDemo {
   }
 
   #spawn(name: string, args: string[], env: NodeJS.ProcessEnv, cwd: string): DemoChild {
+    if (this.#stopping) throw new MeshError('ZTMESH_DEMO_NOT_READY', `not starting ${name}: the demo is stopping`);
     const { print, verbose } = this.#options;
     const child = new DemoChild({ name, args, env, cwd }, (source, line) => {
       const shown = formatChildLine(source, line, { verbose });
@@ -143,8 +161,10 @@ export class LocalDemo {
     });
     this.#children.push(child);
     void child.exited.then((exit) => {
-      if (!this.#stopping) {
-        this.#fail(new MeshError('ZTMESH_DEMO_CHILD_EXITED', `${name} ${describeExit(exit)}`, { details: { child: name } }));
+      if (!this.#stopping && this.#failure === undefined) {
+        this.#failure = new MeshError('ZTMESH_DEMO_CHILD_EXITED', `${name} ${describeExit(exit)} (see its output above)`, { details: { child: name } });
+        this.#fail(this.#failure);
+        this.#failedDuringStart.abort();
       }
     });
     return child;

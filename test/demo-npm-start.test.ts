@@ -112,8 +112,17 @@ describe('npm start: the local demo mesh', () => {
   });
 
   it('the terminal shows one readable line per decision', async () => {
-    // The audit lines arrive through the sidecars' stdout: wait for them, bounded by the test timeout.
-    while (!/^DENY +frontend -> payments +POST \/charge/m.test(output)) await new Promise((r) => setTimeout(r, 50));
+    // The audit lines arrive through the sidecars' stdout and the demo's: wait for the last one.
+    await new Promise<void>((resolve) => {
+      const check = (): void => {
+        if (/^DENY +frontend -> payments +POST \/charge/m.test(output)) {
+          demo.stdout!.off('data', check);
+          resolve();
+        }
+      };
+      demo.stdout!.on('data', check);
+      check();
+    });
     expect(output).toMatch(/^ALLOW +frontend -> orders +GET \/orders/m);
     expect(output).toMatch(/^ALLOW +orders -> payments +POST \/charge/m);
     expect(output).not.toMatch(/^\{"level"/m);

@@ -1,18 +1,18 @@
 import { createServer, Agent, type IncomingHttpHeaders, type Server } from 'node:http';
 import { mkdtempSync, renameSync, writeFileSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../bench/harness/free-port.ts';
 import { createTestCa, type TestCa } from '../ca/testing/test-ca.ts';
-import { httpGet, metricValue, startSidecar, waitForReady, yaml, ZtmeshProcess, type SidecarAddresses } from './helpers/sidecar-process.ts';
+import { httpGet, killAll, metricValue, startSidecar, waitForReady, yaml, ZtmeshProcess, type SidecarAddresses } from './helpers/sidecar-process.ts';
 
 // Real `ztmesh sidecar` processes on loopback, identities from files written by a test CA.
 const TD = 'example.org';
 const ORDERS = `spiffe://${TD}/ns/shop/sa/orders`;
 const FRONTEND = `spiffe://${TD}/ns/shop/sa/frontend`;
 const dir = mkdtempSync(join(tmpdir(), 'ztmesh-sidecar-process-'));
-const procs: ZtmeshProcess[] = [];
 let ca: TestCa;
 let app: Server;
 let appPort = 0;
@@ -68,30 +68,30 @@ beforeAll(async () => {
   writeFileSync(policyFile, allowFrontend(['GET']));
   writeFileSync(meshFile, yaml({ defaultAction: 'DENY' }));
 
-  orders = await startSidecar(config('orders', {
-    workload: { namespace: 'shop', name: 'orders', labels: { app: 'orders' } },
-    identity: await writeIdentity('orders', ORDERS),
-    inbound: { listen: '127.0.0.1:0', app: `127.0.0.1:${appPort}` },
-    outbound: { listen: '127.0.0.1:0' },
-    policyFile, meshConfigFile: meshFile,
-  }));
-  procs.push(orders.proc);
+  const ordersInbound = `127.0.0.1:${await freePort()}`;
   const frontendPolicy = join(dir, 'frontend-policy.yaml');
   writeFileSync(frontendPolicy, '');
-  frontend = await startSidecar(config('frontend', {
+  const ordersConfig = config('orders', {
+    workload: { namespace: 'shop', name: 'orders', labels: { app: 'orders' } },
+    identity: await writeIdentity('orders', ORDERS),
+    inbound: { listen: ordersInbound, app: `127.0.0.1:${appPort}` },
+    outbound: { listen: '127.0.0.1:0' },
+    policyFile, meshConfigFile: meshFile,
+  });
+  const frontendConfig = config('frontend', {
     workload: { namespace: 'shop', name: 'frontend', labels: { app: 'frontend' } },
     identity: await writeIdentity('frontend', FRONTEND),
     inbound: { listen: '127.0.0.1:0', app: '127.0.0.1:1' },
-    outbound: { listen: '127.0.0.1:0', services: { orders: { address: orders.addr.inbound, identity: ORDERS } } },
+    outbound: { listen: '127.0.0.1:0', services: { orders: { address: ordersInbound, identity: ORDERS } } },
     policyFile: frontendPolicy,
-  }));
-  procs.push(frontend.proc);
+  });
+  [orders, frontend] = await Promise.all([startSidecar(ordersConfig), startSidecar(frontendConfig)]);
   await waitForReady(orders.addr.admin);
   await waitForReady(frontend.addr.admin);
-});
+}, 90_000);
 
 afterAll(async () => {
-  await Promise.all(procs.map((p) => p.stop('SIGKILL')));
+  await killAll();
   app?.close();
 });
 
@@ -105,6 +105,27 @@ describe('ztmesh sidecar (processes)', () => {
     for (const key of ['identity.keyFile', 'identity.bundleFile', 'inbound.listen', 'surprise']) expect(proc.stderr).toContain(key);
   });
 
+  it('exits 1 with one fatal log line when a listener cannot bind', async () => {
+    const squatter = createNetServer();
+    await new Promise<void>((r) => squatter.listen(0, '127.0.0.1', r));
+    try {
+      const taken = `127.0.0.1:${(squatter.address() as AddressInfo).port}`;
+      const proc = new ZtmeshProcess(['sidecar', '--config', config('taken', {
+        workload: { namespace: 'shop' },
+        identity: { certFile: 'orders.pem', keyFile: 'orders-key.pem', bundleFile: 'bundle.pem' },
+        inbound: { listen: taken, app: '127.0.0.1:1' },
+        outbound: { listen: '127.0.0.1:0' },
+        policyFile,
+      })]);
+      expect(await proc.exited).toBe(1);
+      const fatal = proc.logs.filter((l) => l.level === 'fatal');
+      expect(fatal).toHaveLength(1);
+      expect(fatal[0]!.msg).toBe('sidecar failed to start');
+    } finally {
+      squatter.close();
+    }
+  });
+
   it('is ready only with both identity and policy', async () => {
     const p = join(dir, 'late-policy.yaml');
     writeFileSync(p, 'apiVersion: nope\n');
@@ -115,7 +136,6 @@ describe('ztmesh sidecar (processes)', () => {
       outbound: { listen: '127.0.0.1:0' },
       policyFile: p,
     }));
-    procs.push(proc);
     const notReady = await httpGet(addr.admin, '/ready');
     expect(notReady.status).toBe(503);
     expect(JSON.parse(notReady.body).missing).toEqual(['identity', 'policy']);
@@ -157,8 +177,10 @@ describe('ztmesh sidecar (processes)', () => {
       await orders.proc.waitForLog((l) => l.msg === 'policy reload failed; keeping the last good set', 15_000, from2);
       expect((await httpGet(frontend.addr.outbound, '/orders/4', { host: 'orders', agent })).status).toBe(403);
       expect((await httpGet(frontend.addr.outbound, '/orders/4', { host: 'orders', agent, method: 'POST' })).status).toBe(200);
-      const errors = metricValue((await httpGet(orders.addr.admin, '/metrics')).body, 'ztmesh_policy_reload_errors_total{code="ZTMESH_POLICY_INVALID"}');
-      expect(errors).toBe(1);
+      const metrics = (await httpGet(orders.addr.admin, '/metrics')).body;
+      expect(metricValue(metrics, 'ztmesh_policy_reload_errors_total{code="ZTMESH_POLICY_INVALID"}')).toBe(1);
+      const reloaded = orders.proc.logs.filter((l) => l.msg === 'policies reloaded').at(-1)!;
+      expect(metricValue(metrics, `ztmesh_policy_version{version="${reloaded['version'] as string}"}`)).toBe(1);
       expect((await httpGet(orders.addr.admin, '/ready')).status).toBe(200);
     } finally {
       agent.destroy();

@@ -3,8 +3,9 @@ import { writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../bench/harness/free-port.ts';
 import { CaProcess } from './helpers/ca-process.ts';
-import { httpGet, startSidecar, waitForReady, yaml, type SidecarAddresses, type ZtmeshProcess } from './helpers/sidecar-process.ts';
+import { httpGet, killAll, startSidecar, waitForReady, yaml, type SidecarAddresses, type ZtmeshProcess } from './helpers/sidecar-process.ts';
 
 // Rotation under continuous traffic: a real `ztmesh ca serve` with its lower TTL bound at 30s,
 // two sidecars getting 30s SVIDs (renewed every ~15s), and requests flowing the whole time.
@@ -12,20 +13,17 @@ const TD = 'example.org';
 const ORDERS = `spiffe://${TD}/ns/shop/sa/orders`;
 const FRONTEND = `spiffe://${TD}/ns/shop/sa/frontend`;
 const ca = new CaProcess(TD);
-const procs: ZtmeshProcess[] = [];
 let app: Server;
 
-async function sidecar(name: string, spiffeId: string, body: Record<string, unknown>): Promise<{ proc: ZtmeshProcess; addr: SidecarAddresses }> {
+async function sidecar(name: string, body: Record<string, unknown>): Promise<{ proc: ZtmeshProcess; addr: SidecarAddresses }> {
   const tokenFile = join(ca.dir, `${name}.token`);
-  writeFileSync(tokenFile, `${await ca.token(spiffeId)}\n`);
   const file = join(ca.dir, `${name}.yaml`);
   writeFileSync(file, yaml({
     trustDomain: TD, admin: '127.0.0.1:0', logLevel: 'info',
-    identity: { ca: { address: ca.address, bundleFile: join(ca.dir, 'bundle.pem'), tokenFile, ttl: '30s' } },
+    identity: { ca: { address: ca.address, bundleFile: ca.bundleFile, tokenFile, ttl: '30s' } },
     ...body,
   }));
   const s = await startSidecar(file);
-  procs.push(s.proc);
   return s;
 }
 
@@ -34,9 +32,12 @@ let frontend: { proc: ZtmeshProcess; addr: SidecarAddresses };
 
 beforeAll(async () => {
   await ca.init();
-  writeFileSync(join(ca.dir, 'bundle.pem'), await ca.bundle());
-  await ca.serve(['--min-ttl', '30s', '--default-ttl', '30s']);
-  procs.push(ca.server!);
+  // Join tokens are created while the CA starts (process start-up dominates this test's set-up).
+  const tokens = (async () => {
+    writeFileSync(join(ca.dir, 'orders.token'), `${await ca.token(ORDERS)}\n`);
+    writeFileSync(join(ca.dir, 'frontend.token'), `${await ca.token(FRONTEND)}\n`);
+  })();
+  await Promise.all([ca.serve(['--min-ttl', '30s', '--default-ttl', '1h']), tokens]);
   app = createServer((req, res) => res.writeHead(200, { 'content-type': 'text/plain' }).end(`ok ${req.url}`));
   await new Promise<void>((r) => app.listen(0, '127.0.0.1', r));
   const policy = join(ca.dir, 'orders-policy.yaml');
@@ -46,23 +47,26 @@ beforeAll(async () => {
   }));
   const empty = join(ca.dir, 'none.yaml');
   writeFileSync(empty, '');
-  orders = await sidecar('orders', ORDERS, {
+  const ordersInbound = `127.0.0.1:${await freePort()}`;
+  [orders, frontend] = await Promise.all([
+    sidecar('orders', {
     workload: { namespace: 'shop', labels: { app: 'orders' } },
-    inbound: { listen: '127.0.0.1:0', app: `127.0.0.1:${(app.address() as AddressInfo).port}` },
+    inbound: { listen: ordersInbound, app: `127.0.0.1:${(app.address() as AddressInfo).port}` },
     outbound: { listen: '127.0.0.1:0' },
     policyFile: policy,
-  });
-  frontend = await sidecar('frontend', FRONTEND, {
+  }),
+    sidecar('frontend', {
     workload: { namespace: 'shop', labels: { app: 'frontend' } },
     inbound: { listen: '127.0.0.1:0', app: '127.0.0.1:1' },
-    outbound: { listen: '127.0.0.1:0', services: { orders: { address: orders.addr.inbound, identity: ORDERS } } },
+    outbound: { listen: '127.0.0.1:0', services: { orders: { address: ordersInbound, identity: ORDERS } } },
     policyFile: empty,
-  });
+  }),
+  ]);
   await Promise.all([waitForReady(orders.addr.admin), waitForReady(frontend.addr.admin)]);
-}, 60_000);
+}, 120_000);
 
 afterAll(async () => {
-  await Promise.all(procs.map((p) => p.stop('SIGKILL')));
+  await killAll();
   app?.close();
 });
 

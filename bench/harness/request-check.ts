@@ -35,12 +35,13 @@ export function checkHttp1(port: number, path: string, expectedBytes: number): P
 export function checkH2(port: number, path: string, grpc: boolean): Promise<void> {
   return new Promise((resolve, reject) => {
     const session = h2Connect(`http://127.0.0.1:${port}`);
+    const what = grpc ? `gRPC ${GRPC_ECHO_PATH}` : `h2c GET ${path}`;
     const fail = (err: Error): void => {
       session.destroy();
-      reject(err);
+      reject(new Error(`${what} (HTTP/2 prior knowledge): ${err.message}`, { cause: err }));
     };
     session.on('error', fail);
-    session.setTimeout(TIMEOUT_MS, () => fail(new Error(`h2 ${path}: no answer within ${TIMEOUT_MS} ms`)));
+    session.setTimeout(TIMEOUT_MS, () => fail(new Error(`no answer within ${TIMEOUT_MS} ms`)));
     const headers = grpc
       ? { ':method': 'POST', ':path': GRPC_ECHO_PATH, ':authority': APP_AUTHORITY, 'content-type': 'application/grpc', te: 'trailers' }
       : { ':method': 'GET', ':path': path, ':authority': APP_AUTHORITY };

@@ -140,6 +140,8 @@ describe('CA gRPC server', () => {
   it('maps bad CSRs to INVALID_ARGUMENT and oversized ones to RESOURCE_EXHAUSTED', async () => {
     const t1 = (await tokens.create(`spiffe://${TD}/ns/web/sa/bad-csr`, 600_000)).token;
     expect(await rawSign(address, ca.bundlePem, Buffer.from('not a csr'), t1)).toBe(status.INVALID_ARGUMENT);
+    // A malformed CSR does not burn the one-time token.
+    expect(await rawSign(address, ca.bundlePem, await csrFor([]), t1)).toBe(status.OK);
     const t2 = (await tokens.create(`spiffe://${TD}/ns/web/sa/big-csr`, 600_000)).token;
     expect(await rawSign(address, ca.bundlePem, Buffer.alloc(64 * 1024 + 1, 0x30), t2)).toBe(status.RESOURCE_EXHAUSTED);
     const t3 = (await tokens.create(`spiffe://${TD}/ns/web/sa/huge-csr`, 600_000)).token;
@@ -149,6 +151,11 @@ describe('CA gRPC server', () => {
   it('serves the bundle, and the client insists on the CA\'s SPIFFE ID', async () => {
     expect(await fetchBundle({ address, bundlePem: ca.bundlePem })).toBe(ca.bundlePem);
     expect(await grpcCodeOf(fetchBundle({ address, bundlePem: ca.bundlePem, caIdentity: `spiffe://${TD}/ns/x/sa/not-the-ca` }))).toBe(status.UNAVAILABLE);
+  });
+
+  it('a second server on the same port fails with ZTMESH_CA_LISTEN_FAILED', async () => {
+    const p = startCaServer({ authority: ca.authority, authenticator: new CallerAuthenticator({ authority: ca.authority }), listen: address, logger: silentLogger(), audit: silentLogger() });
+    await expect(p).rejects.toMatchObject({ code: 'ZTMESH_CA_LISTEN_FAILED' });
   });
 
   it('renews its own serving certificate while serving', async () => {

@@ -1,4 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
+import { MeshError } from '../../core/errors/mesh-error.ts';
 import type { Logger } from '../../core/telemetry/logger.ts';
 import type { CallerAuthenticator } from '../authn/caller-authenticator.ts';
 import type { X509Authority } from '../issuer/x509-authority.ts';
@@ -42,7 +43,8 @@ export async function startCaServer(options: {
     });
   } catch (err) {
     identity.stop();
-    throw err;
+    server.forceShutdown();
+    throw new MeshError('ZTMESH_CA_LISTEN_FAILED', `cannot listen on ${options.listen}: ${err instanceof Error ? err.message : String(err)}`, { cause: err, details: { listen: options.listen } });
   }
   return {
     port,

@@ -4,7 +4,7 @@ import type { Logger } from '../../core/telemetry/logger.ts';
 import type { AuthenticatedCaller, CallerAuthenticator } from '../authn/caller-authenticator.ts';
 import type { X509Authority } from '../issuer/x509-authority.ts';
 import type { GetBundleResponse, SignCertificateRequest, SignCertificateResponse } from './ca-proto.ts';
-import { checkCsr } from './csr-check.ts';
+import { checkRequestedIdentity, parseCsr } from './csr-check.ts';
 import { grpcStatusFor } from './grpc-status.ts';
 
 type Unary<Req, Res> = (call: grpc.ServerUnaryCall<Req, Res>, callback: grpc.sendUnaryData<Res>) => void;
@@ -34,10 +34,12 @@ export function caServiceHandlers(deps: { authority: X509Authority; authenticato
     const peer = call.getPeer();
     let caller: AuthenticatedCaller | undefined;
     const run = async (): Promise<SignCertificateResponse> => {
+      // The CSR's structure first (bounded, cheap): a malformed CSR burns no join token and costs no TokenReview.
+      const csr = await parseCsr(call.request.csr);
       const peerCert = call.getAuthContext()?.sslPeerCertificate?.raw;
       caller = await authenticator.authenticate({ peerCertificate: peerCert, authorization: metadataString(call.metadata, 'authorization') });
-      const publicKey = await checkCsr(call.request.csr, caller.spiffeId);
-      const issued = await authority.issue({ spiffeId: caller.spiffeId, publicKey, ttl: call.request.ttl === '' ? undefined : call.request.ttl });
+      checkRequestedIdentity(csr, caller.spiffeId);
+      const issued = await authority.issue({ spiffeId: caller.spiffeId, publicKey: csr.publicKey, ttl: call.request.ttl === '' ? undefined : call.request.ttl });
       audit.info(
         { audit: 'ca.issue', result: 'issued', peer, caller: caller.method, spiffeId: issued.spiffeId, serial: issued.serial, notAfter: new Date(issued.notAfter).toISOString() },
         'certificate issued',

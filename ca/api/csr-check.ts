@@ -11,13 +11,19 @@ function invalid(reason: string, cause?: unknown): MeshError {
   return new MeshError('ZTMESH_CA_INVALID_CSR', `invalid CSR: ${reason}`, { details: { reason }, ...(cause === undefined ? {} : { cause }) });
 }
 
+/** A CSR whose structure, key type and self-signature have been checked; what it asks for is not yet judged. */
+export interface ParsedCsr {
+  readonly publicKey: webcrypto.CryptoKey;
+  /** The names the CSR asks for: subject CNs and subjectAltNames. */
+  readonly asks: readonly { readonly type: string; readonly value: string }[];
+}
+
 /**
- * Checks a PKCS#10 CSR (DER or PEM) for the authenticated `caller` and returns its public key:
- * at most 64 KiB, parses, self-signature verifies, ECDSA P-256 key only (the mesh's one key type:
- * cheap handshakes and key generation, as in Linkerd and Istio; nothing else is needed), and it
- * asks for no identity but the caller's (URI SAN or CN), nor for DNS/IP/email names.
+ * Parses a PKCS#10 CSR (DER or PEM): at most 64 KiB, parses, ECDSA P-256 key only (the mesh's one
+ * key type: cheap handshakes and key generation, as in Linkerd and Istio; nothing else is needed),
+ * self-signature verifies. Runs before authentication, so a malformed CSR burns no join token.
  */
-export async function checkCsr(csr: Uint8Array, caller: SpiffeId): Promise<webcrypto.CryptoKey> {
+export async function parseCsr(csr: Uint8Array): Promise<ParsedCsr> {
   if (csr.length > MAX_CSR_BYTES) {
     throw new MeshError('ZTMESH_CA_CSR_TOO_LARGE', `CSR is ${csr.length} bytes, more than ${MAX_CSR_BYTES}`, { details: { bytes: csr.length } });
   }
@@ -29,9 +35,9 @@ export async function checkCsr(csr: Uint8Array, caller: SpiffeId): Promise<webcr
   } catch (err) {
     throw invalid('not a PKCS#10 certificate request', err);
   }
-  let key: webcrypto.CryptoKey;
+  let publicKey: webcrypto.CryptoKey;
   try {
-    key = await importP256PublicKey(new Uint8Array(request.publicKey.rawData));
+    publicKey = await importP256PublicKey(new Uint8Array(request.publicKey.rawData));
   } catch (err) {
     if (err instanceof MeshError) throw err;
     throw invalid('unreadable public key', err);
@@ -43,27 +49,37 @@ export async function checkCsr(csr: Uint8Array, caller: SpiffeId): Promise<webcr
     throw invalid('signature cannot be checked', err);
   }
   if (!verified) throw invalid('signature does not verify');
-  const asked: string[] = [];
-  for (const cn of request.subjectName.getField('CN')) asked.push(cn);
-  const names = request.extensions
-    .filter((ext) => ext.type === SAN_OID)
-    .flatMap((ext) => {
-      if (!(ext instanceof x509.SubjectAlternativeNameExtension)) throw invalid('unreadable subjectAltName extension');
-      return ext.names.items;
-    });
-  for (const name of names) {
-    if (name.type !== 'url') {
-      throw new MeshError('ZTMESH_CA_IDENTITY_MISMATCH', `CSR asks for a ${name.type} name; workload SVIDs carry only their SPIFFE ID`, {
-        details: { requested: `${name.type}:${name.value}` },
+  const asks: { type: string; value: string }[] = request.subjectName.getField('CN').map((cn) => ({ type: 'cn', value: cn }));
+  for (const ext of request.extensions) {
+    if (ext.type !== SAN_OID) continue;
+    if (!(ext instanceof x509.SubjectAlternativeNameExtension)) throw invalid('unreadable subjectAltName extension');
+    for (const name of ext.names.items) asks.push({ type: name.type, value: name.value });
+  }
+  return { publicKey, asks };
+}
+
+/**
+ * Refuses a CSR that asks for any identity but the authenticated caller's (URI SAN or CN), or for
+ * DNS/IP/email names: the issued SPIFFE ID comes from the caller, never from the CSR.
+ */
+export function checkRequestedIdentity(csr: ParsedCsr, caller: SpiffeId): void {
+  for (const { type, value } of csr.asks) {
+    if (type !== 'url' && type !== 'cn') {
+      throw new MeshError('ZTMESH_CA_IDENTITY_MISMATCH', `CSR asks for a ${type} name; workload SVIDs carry only their SPIFFE ID`, {
+        details: { requested: `${type}:${value.slice(0, 200)}` },
       });
     }
-    asked.push(name.value);
+    if (value !== caller) {
+      throw new MeshError('ZTMESH_CA_IDENTITY_MISMATCH', `CSR asks for ${JSON.stringify(value.slice(0, 200))}, but the caller is ${caller}`, {
+        details: { requested: value.slice(0, 200) },
+      });
+    }
   }
-  const other = asked.find((id) => id !== caller);
-  if (other !== undefined) {
-    throw new MeshError('ZTMESH_CA_IDENTITY_MISMATCH', `CSR asks for ${JSON.stringify(other.slice(0, 200))}, but the caller is ${caller}`, {
-      details: { requested: other.slice(0, 200) },
-    });
-  }
-  return key;
+}
+
+/** Both checks at once: parse, then judge what it asks for against `caller`; returns the public key. */
+export async function checkCsr(csr: Uint8Array, caller: SpiffeId): Promise<webcrypto.CryptoKey> {
+  const parsed = await parseCsr(csr);
+  checkRequestedIdentity(parsed, caller);
+  return parsed.publicKey;
 }

@@ -17,6 +17,8 @@ export interface FakeTokenInfo {
 export class FakeKubeApi {
   readonly tokens = new Map<string, FakeTokenInfo>();
   failWith: number | undefined = undefined;
+  /** When true, TokenReview requests are never answered (a hung API server). */
+  hang = false;
   reviews = 0;
   readonly #server: Server;
   readonly #reviewerToken: string;
@@ -70,6 +72,7 @@ export class FakeKubeApi {
     }
     if (req.headers.authorization !== `Bearer ${this.#reviewerToken}`) return { status: 401, body: { kind: 'Status', status: 'Failure', code: 401 } };
     this.reviews++;
+    if (this.hang) return new Promise(() => undefined);
     if (this.failWith !== undefined) return { status: this.failWith, body: { kind: 'Status', status: 'Failure', code: this.failWith } };
     const review = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { spec?: { token?: string; audiences?: string[] } };
     const info = this.tokens.get(review.spec?.token ?? '');
@@ -90,6 +93,9 @@ export class FakeKubeApi {
   }
 
   close(): Promise<void> {
-    return new Promise((resolve) => this.#server.close(() => resolve()));
+    return new Promise((resolve) => {
+      this.#server.close(() => resolve());
+      this.#server.closeAllConnections();
+    });
   }
 }

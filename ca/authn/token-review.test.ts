@@ -54,6 +54,16 @@ describe('Kubernetes TokenReview', () => {
     }
   });
 
+  it('gives up on a hung API server after the timeout', async () => {
+    const quick = kubernetesTokenReviewer({ kubeConfig: api.kubeConfig(), audience: 'ztmesh-ca', trustDomain: TD, timeoutMs: 200 });
+    api.hang = true;
+    try {
+      expect(await codeOf(quick.review('sa-good'))).toBe('ZTMESH_CA_TOKEN_REVIEW_FAILED');
+    } finally {
+      api.hang = false;
+    }
+  });
+
   it('the caller authenticator routes non-join bearer tokens to TokenReview', async () => {
     const ca = await createTestCa({ trustDomain: TD });
     const authn = new CallerAuthenticator({ authority: ca.authority, reviewer });

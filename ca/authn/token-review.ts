@@ -18,21 +18,30 @@ function rejected(reason: string): MeshError {
  * (e.g. `ztmesh-ca`): authenticated, the audience among the token's, a ServiceAccount user.
  * The workload's identity is `spiffe://<trustDomain>/ns/<namespace>/sa/<service-account>`.
  */
-export function kubernetesTokenReviewer(options: { kubeConfig: KubeConfig; audience: string; trustDomain: string }): ServiceAccountTokenReviewer {
+export function kubernetesTokenReviewer(options: { kubeConfig: KubeConfig; audience: string; trustDomain: string; timeoutMs?: number }): ServiceAccountTokenReviewer {
+  const timeoutMs = options.timeoutMs ?? 5_000;
   const api = options.kubeConfig.makeApiClient(AuthenticationV1Api);
   return {
     async review(token: string): Promise<SpiffeId> {
       let review;
+      let timer: NodeJS.Timeout | undefined;
       try {
-        review = await api.createTokenReview({
-          body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec: { token, audiences: [options.audience] } },
+        // A hung API server must not hold CA calls forever: give up after timeoutMs.
+        const timedOut = new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error('timed out')), timeoutMs);
         });
+        review = await Promise.race([
+          api.createTokenReview({ body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec: { token, audiences: [options.audience] } } }),
+          timedOut,
+        ]);
       } catch (err) {
         // The client's error may quote the request; keep only its status code.
         const code = (err as { code?: unknown }).code;
         throw new MeshError('ZTMESH_CA_TOKEN_REVIEW_FAILED', `TokenReview call failed${typeof code === 'number' ? ` (HTTP ${code})` : ''}`, {
           details: { httpStatus: typeof code === 'number' ? code : undefined },
         });
+      } finally {
+        clearTimeout(timer);
       }
       const status = review.status;
       if (status?.authenticated !== true) throw rejected(status?.error !== undefined ? 'not authenticated by the API server' : 'not authenticated');

@@ -8,6 +8,7 @@ export async function generateP256(extractable = true): Promise<webcrypto.Crypto
   return (await webcrypto.subtle.generateKey(EC_P256, extractable, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
 }
 
+/** True for an ECDSA key on P-256 (OpenSSL's prime256v1). */
 export function isP256(key: KeyObject): boolean {
   return key.asymmetricKeyType === 'ec' && key.asymmetricKeyDetails?.namedCurve === 'prime256v1';
 }
@@ -23,7 +24,7 @@ export async function importP256PrivateKey(pem: string | Buffer, what: string): 
   return keyObjectToCryptoKey(key, what);
 }
 
-export async function keyObjectToCryptoKey(key: KeyObject, what: string): Promise<webcrypto.CryptoKey> {
+async function keyObjectToCryptoKey(key: KeyObject, what: string): Promise<webcrypto.CryptoKey> {
   if (!isP256(key)) throw new MeshError('ZTMESH_CA_BAD_CA_MATERIAL', `${what} is not an ECDSA P-256 key`, { details: { what } });
   return key.toCryptoKey(EC_P256, true, ['sign']);
 }
@@ -36,7 +37,7 @@ export function exportPkcs8Pem(key: webcrypto.CryptoKey): string {
 /** Public half of a DER SubjectPublicKeyInfo, as a WebCrypto key for ECDSA P-256. */
 export async function importP256PublicKey(spki: Uint8Array): Promise<webcrypto.CryptoKey> {
   const key = createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' });
-  if (!(key.asymmetricKeyType === 'ec' && key.asymmetricKeyDetails?.namedCurve === 'prime256v1')) {
+  if (!isP256(key)) {
     throw new MeshError('ZTMESH_CA_UNSUPPORTED_KEY', 'only ECDSA P-256 public keys are accepted');
   }
   return key.toCryptoKey(EC_P256, true, ['verify']);

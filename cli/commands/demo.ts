@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { MeshError } from '../../core/errors/mesh-error.ts';
 import { LocalDemo } from '../../demo/local-demo.ts';
 import { colorVerdict } from '../../demo/terminal-text.ts';
@@ -8,7 +9,7 @@ import type { CliIo } from '../io.ts';
 const HELP = `Usage: ztmesh demo [options]      (this is what \`npm start\` runs)
 
 Brings up a local mesh on loopback: the CA, and frontend, orders and payments each behind its own
-sidecar. Open http://127.0.0.1:8080/ ; Ctrl-C stops everything. Ports: docs/demo.md.
+sidecar. Open http://127.0.0.1:8080/ ; Ctrl-C stops everything. Ports: README.md, "The local mesh: npm start".
 
   --state-dir DIR      keep the CA, tokens, configs and policies in DIR (new or empty; kept afterwards)
                        (env ZTMESH_DEMO_STATE_DIR; default: a temporary directory, removed at exit)
@@ -36,13 +37,17 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   }
   const offsetText = values['port-offset'] ?? io.env['ZTMESH_DEMO_PORT_OFFSET'];
   const color = (io.stdout as { isTTY?: boolean }).isTTY === true;
+  let stdoutBroken = false;
+  const say = (text: string): void => {
+    if (!stdoutBroken) io.stdout.write(text);
+  };
   const demo = new LocalDemo({
     stateDir: values['state-dir'] ?? (io.env['ZTMESH_DEMO_STATE_DIR'] || undefined),
     portOffset: offsetText === undefined || offsetText === '' ? 0 : parseOffset(offsetText),
     verbose: values.verbose === true,
     env: io.env,
     cwd: io.cwd,
-    print: (line) => io.stdout.write(`${color ? colorVerdict(line) : line}\n`),
+    print: (line) => say(`${color ? colorVerdict(line) : line}\n`),
   });
 
   // Ctrl-C (and a second, forwarded copy from npm) and SIGTERM all mean: stop cleanly.
@@ -52,32 +57,41 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   process.on('exit', onExit);
+  // A closed terminal or pipe (`npm start | head`) also stops the demo cleanly instead of crashing it.
+  const onStdoutError = (): void => {
+    stdoutBroken = true;
+    abort.abort();
+  };
+  io.stdout.on('error', onStdoutError);
+  const started = performance.now();
   const stopped = new Promise<void>((resolve) => abort.signal.addEventListener('abort', () => resolve(), { once: true }));
   try {
     try {
       await demo.start(abort.signal);
     } catch (err) {
       if (abort.signal.aborted) {
-        io.stdout.write('ztmesh demo: interrupted during start-up, shutting down\n');
+        say('ztmesh demo: interrupted during start-up, shutting down\n');
         return 0;
       }
       throw err;
     }
     const { frontend } = demo.topology.services;
-    io.stdout.write(
-      `\nztmesh demo: the mesh is up. Open http://127.0.0.1:${frontend.ports.app}/  ` +
+    say(
+      `\nztmesh demo: the mesh is up (${((performance.now() - started) / 1000).toFixed(1)} s). Open http://127.0.0.1:${frontend.ports.app}/  ` +
         `(or: curl -H 'Accept: application/json' http://127.0.0.1:${frontend.ports.app}/)\n` +
         'ztmesh demo: one line per authorization decision follows. Ctrl-C to stop.\n\n',
     );
     const outcome = await Promise.race([stopped.then(() => undefined), demo.failed]);
     if (outcome !== undefined) throw outcome;
-    io.stdout.write('\nztmesh demo: shutting down\n');
+    say('\nztmesh demo: shutting down\n');
     return 0;
   } finally {
     await demo.stop();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     process.off('exit', onExit);
-    if (abort.signal.aborted) io.stdout.write('ztmesh demo: stopped\n');
+    if (abort.signal.aborted) say('ztmesh demo: stopped\n');
+    // A broken stdout keeps its listener: a write still in flight may yet report the error.
+    if (!stdoutBroken) io.stdout.off('error', onStdoutError);
   }
 }

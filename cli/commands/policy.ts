@@ -24,7 +24,9 @@ const USAGE = `Usage:
   ztmesh policy simulate --policy FILE [--policy FILE...] [--mesh-config FILE] --log AUDIT_LOG [--json]
 
 check     validates policy files; prints every error as FILE: document N: field.path: message
-explain   evaluates one request with the sidecar's evaluator (path normalized first) and says why
+explain   evaluates one request with the sidecar's evaluator (path normalized first) and says why;
+          --principal none: a source without a mesh identity; --port defaults to 80; --claims are
+          a validated token's claims (ISS/SUB taken from iss and sub unless --request-principal)
 simulate  replays an audit log against candidate policies and lists decisions that would change
 `;
 
@@ -143,10 +145,15 @@ const EXPLAIN_FLAGS = {
   claims: { type: 'string' },
   'request-principal': { type: 'string' },
   json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
 } as const;
 
 async function explain(argv: string[], io: CliIo): Promise<number> {
   const { values } = parseFlags(argv, EXPLAIN_FLAGS);
+  if (values.help) {
+    io.stdout.write(USAGE);
+    return 0;
+  }
   const files = values.policy ?? [];
   if (files.length === 0) throw badArgs('missing required flag --policy');
   const namespace = requireFlag(values.namespace, 'namespace');
@@ -195,7 +202,12 @@ async function simulate(argv: string[], io: CliIo): Promise<number> {
     'mesh-config': { type: 'string' },
     log: { type: 'string' },
     json: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
   });
+  if (values.help) {
+    io.stdout.write(USAGE);
+    return 0;
+  }
   const files = values.policy ?? [];
   if (files.length === 0) throw badArgs('missing required flag --policy');
   const logFile = requireFlag(values.log, 'log');

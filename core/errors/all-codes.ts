@@ -11,6 +11,8 @@ import { httpPathCodes } from '../http/error-codes.ts';
 import { policyCodes } from '../policy/error-codes.ts';
 import { authnCodes } from '../../sidecar/authn/error-codes.ts';
 import { rateLimitCodes } from '../../sidecar/ratelimit/error-codes.ts';
+import { sidecarCodes } from '../../sidecar/error-codes.ts';
+import { inventoryCodes } from '../../sidecar/inventory/error-codes.ts';
 import type { CodeTable } from './code-registry.ts';
 
 /** Every area's code table, in the order docs/errors.md lists them. Add a new area's table here. */
@@ -28,4 +30,6 @@ export const allCodeTables: readonly { readonly area: string; readonly codes: Co
   { area: 'POLICY', codes: policyCodes },
   { area: 'AUTHN', codes: authnCodes },
   { area: 'RATELIMIT', codes: rateLimitCodes },
+  { area: 'SIDECAR', codes: sidecarCodes },
+  { area: 'INVENTORY', codes: inventoryCodes },
 ];

@@ -7,5 +7,6 @@ export const httpPathCodes = defineCodes('HTTP', {
   ZTMESH_HTTP_PATH_BACKSLASH: 'A request path contains a raw backslash, refused by the strict path normalization.',
   ZTMESH_HTTP_PATH_CONTROL_CHAR: 'A request path or query contains NUL, a control character, a space, or an encoded control character.',
   ZTMESH_HTTP_PATH_BAD_PERCENT: 'A request path contains a "%" not followed by two hexadecimal digits.',
+  ZTMESH_HTTP_PATH_DOT_PARAMS: 'A request path has a dot segment with parameters ("..;x", ".;x"), which some servers resolve as a dot segment.',
   ZTMESH_HTTP_PATH_BAD_CHAR: 'A request path contains a character not allowed in a request target (non-ASCII, or "#").',
 });

@@ -44,6 +44,7 @@ describe('normalizePath (strict)', () => {
     ['/index.html', '/index.html'],
     ['/a..b/c.', '/a..b/c.'],
     ['/api/v1/users:batch@x', '/api/v1/users:batch@x'],
+    ['/a;jsessionid=1/b', '/a;jsessionid=1/b'],
   ])('%s -> %s', (raw, want) => {
     expect(ok(raw).path).toBe(want);
   });
@@ -77,6 +78,10 @@ describe('normalizePath (strict)', () => {
     ['/a?x=%', 'ZTMESH_HTTP_PATH_BAD_PERCENT'],
     ['/caf\u00e9', 'ZTMESH_HTTP_PATH_BAD_CHAR'],
     ['/a#frag', 'ZTMESH_HTTP_PATH_BAD_CHAR'],
+    ['/public/..;/admin', 'ZTMESH_HTTP_PATH_DOT_PARAMS'],
+    ['/public/.;x/admin', 'ZTMESH_HTTP_PATH_DOT_PARAMS'],
+    ['/a/..;', 'ZTMESH_HTTP_PATH_DOT_PARAMS'],
+    ['/public/%2e%2e;/admin', 'ZTMESH_HTTP_PATH_DOT_PARAMS'],
     ['admin', 'ZTMESH_HTTP_PATH_NOT_ORIGIN_FORM'],
     ['', 'ZTMESH_HTTP_PATH_NOT_ORIGIN_FORM'],
     ['*', 'ZTMESH_HTTP_PATH_NOT_ORIGIN_FORM'],

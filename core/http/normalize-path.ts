@@ -10,7 +10,8 @@
  *     default) or turned into '/' ('decode-and-merge-slashes'); an encoded control character or
  *     an invalid escape is refused;
  *  3. merge runs of '/' (all modes except 'base');
- *  4. remove dot segments (RFC 3986 5.2.4).
+ *  4. remove dot segments (RFC 3986 5.2.4); a dot segment with parameters (`/..;x/`) is refused,
+ *     as servers such as Tomcat resolve it as `..` and the policy would judge another path.
  * The output contains no dot segment, no decodable escape, and no empty segment (when merging), so
  * normalizing it again returns it unchanged.
  */
@@ -27,6 +28,7 @@ export type PathRefusalCode =
   | 'ZTMESH_HTTP_PATH_BACKSLASH'
   | 'ZTMESH_HTTP_PATH_CONTROL_CHAR'
   | 'ZTMESH_HTTP_PATH_BAD_PERCENT'
+  | 'ZTMESH_HTTP_PATH_DOT_PARAMS'
   | 'ZTMESH_HTTP_PATH_BAD_CHAR';
 
 const SLASH = 0x2f;
@@ -35,6 +37,7 @@ const PERCENT = 0x25;
 const DOT = 0x2e;
 const HASH = 0x23;
 const QUESTION = 0x3f;
+const SEMICOLON = 0x3b;
 const HEX = '0123456789ABCDEF';
 
 function refuse(code: PathRefusalCode, reason: string): NormalizedPath {
@@ -89,7 +92,7 @@ export function normalizePath(rawTarget: string, mode: PathNormalizationMode = '
     if (c === BACKSLASH) {
       if (mode !== 'decode-and-merge-slashes') return refuse('ZTMESH_HTTP_PATH_BACKSLASH', 'request path contains a backslash');
       needsWork = true;
-    } else if (c === PERCENT || (prev === SLASH && (c === DOT || c === SLASH))) {
+    } else if (c === PERCENT || c === SEMICOLON || (prev === SLASH && (c === DOT || c === SLASH))) {
       needsWork = true;
     }
     prev = c;
@@ -110,6 +113,9 @@ export function normalizePath(rawTarget: string, mode: PathNormalizationMode = '
   }
   const decoded = decodePath(rawTarget, pathEnd, mode);
   if (typeof decoded !== 'string') return decoded;
+  if (decoded.includes(';') && /\/\.\.?;/.test(decoded)) {
+    return refuse('ZTMESH_HTTP_PATH_DOT_PARAMS', 'request path has a dot segment with parameters');
+  }
   const path = removeDotSegments(decoded, mode !== 'base');
   const target = queryStart === -1 ? path : path + rawTarget.slice(queryStart);
   return { ok: true, path, target };

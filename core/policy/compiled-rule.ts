@@ -100,9 +100,26 @@ function operationConditions(o: PolicyOperation): Condition[] {
   if (o.notPaths) out.push(cond('notPaths', o.notPaths, true, pathOf, compilePathList(o.notPaths)));
   if (o.ports) out.push(cond('ports', o.ports, false, portOf, portMatcher(o.ports)));
   if (o.notPorts) out.push(cond('notPorts', o.notPorts, false, portOf, portMatcher(o.notPorts)));
-  if (o.hosts) out.push(cond('hosts', o.hosts, true, hostOf, compileStringList(o.hosts, true)));
-  if (o.notHosts) out.push(cond('notHosts', o.notHosts, true, hostOf, compileStringList(o.notHosts, true)));
+  if (o.hosts) out.push(cond('hosts', o.hosts, true, hostOf, hostMatcher(o.hosts)));
+  if (o.notHosts) out.push(cond('notHosts', o.notHosts, true, hostOf, hostMatcher(o.notHosts)));
   return out;
+}
+
+/**
+ * Hosts compare case-insensitively (RFC 4343), ignoring one trailing dot, and a pattern without a
+ * port also matches the host with any port: the Host header's port is the client's to choose, so
+ * `notHosts: [admin.example.com]` cannot be sidestepped with `admin.example.com:80` or `ADMIN.example.com.`.
+ */
+function hostMatcher(patterns: readonly string[]): StringListMatcher {
+  const m = compileStringList(patterns, true);
+  return (host) => {
+    if (m(host)) return true;
+    let h = host;
+    const colon = h.lastIndexOf(':');
+    if (colon !== -1 && colon > h.lastIndexOf(']') && /^\d*$/.test(h.slice(colon + 1))) h = h.slice(0, colon);
+    if (h.endsWith('.')) h = h.slice(0, -1);
+    return h !== host && m(h);
+  };
 }
 
 /** A claim's values as strings: a string, each string/number/boolean of an array, or a scalar. */

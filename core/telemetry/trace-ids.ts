@@ -2,45 +2,38 @@ import { randomFillSync } from 'node:crypto';
 import type { IdGenerator } from '@opentelemetry/sdk-trace-base';
 
 const POOL_BYTES = 4096;
+const ZERO_TRACE_ID = '00000000000000000000000000000000';
+const ZERO_SPAN_ID = '0000000000000000';
 
 /**
- * Trace and span ids from a pool of CSPRNG bytes refilled 4 KiB at a time, so a request costs one
- * hex slice rather than one syscall. Ids are never all zero (W3C). `presetTraceId` lets the
- * sidecar make its sampling decision on a trace id before the SDK creates a root span with it:
- * the next `generateTraceId` returns the preset id (synchronously, once).
+ * Trace and span ids from a pool of CSPRNG bytes, refilled 4 KiB at a time and hex-encoded once
+ * per refill, so an id costs one string slice rather than a syscall and an encoding. Ids are never
+ * all zero (W3C). `presetTraceId` lets the sidecar make its sampling decision on a trace id before
+ * the SDK creates a root span with it: the next `generateTraceId` returns the preset id, once.
  */
 export class TraceIdSource implements IdGenerator {
-  #pool: Buffer | undefined;
-  #offset = POOL_BYTES;
-  #preset: string | undefined;
+  #hexPool = '';
+  #offset = 0;
+  #preset: string | undefined = undefined;
 
-  #hex(bytes: number): string {
-    if (this.#pool === undefined) this.#pool = Buffer.allocUnsafe(POOL_BYTES);
-    if (this.#offset + bytes > POOL_BYTES) {
-      randomFillSync(this.#pool);
+  #take(hexChars: number): string {
+    if (this.#offset + hexChars > this.#hexPool.length) {
+      this.#hexPool = randomFillSync(Buffer.allocUnsafe(POOL_BYTES)).toString('hex');
       this.#offset = 0;
     }
-    const start = this.#offset;
-    this.#offset += bytes;
-    const pool = this.#pool;
-    // All-zero ids are invalid; with 64+ random bits this is a formality, but cheap to guarantee.
-    let zero = true;
-    for (let i = start; i < start + bytes; i++) {
-      if (pool[i] !== 0) {
-        zero = false;
-        break;
-      }
-    }
-    if (zero) pool[start + bytes - 1] = 1;
-    return pool.toString('hex', start, start + bytes);
+    const id = this.#hexPool.slice(this.#offset, this.#offset + hexChars);
+    this.#offset += hexChars;
+    return id;
   }
 
   newTraceId(): string {
-    return this.#hex(16);
+    const id = this.#take(32);
+    return id === ZERO_TRACE_ID ? this.newTraceId() : id;
   }
 
   newSpanId(): string {
-    return this.#hex(8);
+    const id = this.#take(16);
+    return id === ZERO_SPAN_ID ? this.newSpanId() : id;
   }
 
   /** The id the next `generateTraceId` call returns. */

@@ -112,3 +112,14 @@ describe('injectPod', () => {
     }
   });
 });
+
+describe('probes the injector cannot move', () => {
+  it('warns that tcpSocket and grpc probes on intercepted ports reach the sidecar, and not when the port is excluded', () => {
+    const spec = { containers: [{ ...app, livenessProbe: { tcpSocket: { port: 'http' } }, readinessProbe: { grpc: { port: 9090 } } }] };
+    const warned = injectPod(pod(spec), 'shop', options).warnings.join('\n');
+    expect(warned).toContain('liveness tcpSocket probe on port http now reaches the sidecar');
+    expect(warned).toContain('readiness grpc probe on port 9090 is intercepted');
+    const excluded = injectPod(pod(spec, { 'ztmesh.io/exclude-inbound-ports': '8080,9090', 'ztmesh.io/app-port': '8081' }), 'shop', options).warnings;
+    expect(excluded.filter((w) => w.includes('probe'))).toEqual([]);
+  });
+});

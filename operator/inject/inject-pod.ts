@@ -80,7 +80,7 @@ export function injectPod(input: unknown, namespace: string, options: InjectOpti
   const declaredPorts = tcpPorts(original.spec.containers);
   const appPort = chooseAppPort(settings, declaredPorts, warnings);
   checkConflicts(settings, appPort, declaredPorts, options);
-  const probes = rewriteProbes(original.spec.containers, options.proxy.ports.admin);
+  const probes = rewriteProbes(original.spec.containers, options.proxy.ports.admin, settings.excludeInboundPorts);
   warnings.push(...probes.warnings);
 
   const metadata = original.metadata ?? {};

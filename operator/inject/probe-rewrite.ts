@@ -27,7 +27,7 @@ const KINDS = [
  * intercepted like any inbound connection, so list those ports in ztmesh.io/exclude-inbound-ports.
  * HTTPS probes and probes with a `host` are left alone too, with a warning.
  */
-export function rewriteProbes(containers: readonly Container[], adminPort: number): ProbeRewrite {
+export function rewriteProbes(containers: readonly Container[], adminPort: number, excludedInboundPorts: readonly number[] = []): ProbeRewrite {
   const appProbes: Record<string, AppProbe> = {};
   const warnings: string[] = [];
   const out = containers.map((container) => {
@@ -35,7 +35,11 @@ export function rewriteProbes(containers: readonly Container[], adminPort: numbe
     for (const [field, kind] of KINDS) {
       const probe = container[field];
       const httpGet = probe?.httpGet;
-      if (probe === undefined || httpGet === undefined) continue;
+      if (probe === undefined) continue;
+      if (httpGet === undefined) {
+        warnIntercepted(container, kind, probe, excludedInboundPorts, warnings);
+        continue;
+      }
       const name = `${container.name}-${kind}`;
       if (name.length > 63) {
         warnings.push(`container ${container.name}: ${kind} probe left unchanged (the name ${name} is longer than 63 characters)`);
@@ -61,6 +65,21 @@ export function rewriteProbes(containers: readonly Container[], adminPort: numbe
     return next;
   });
   return { containers: out, appProbes, warnings };
+}
+
+/** tcpSocket and grpc probes to an intercepted port reach the sidecar, not the app: say so. */
+function warnIntercepted(container: Container, kind: string, probe: Probe, excluded: readonly number[], warnings: string[]): void {
+  for (const type of ['tcpSocket', 'grpc'] as const) {
+    const action = probe[type] as { port?: number | string } | undefined;
+    if (action?.port === undefined) continue;
+    const port = resolvePort(container, action.port);
+    if (port !== undefined && excluded.includes(port)) continue;
+    warnings.push(
+      type === 'tcpSocket'
+        ? `container ${container.name}: ${kind} tcpSocket probe on port ${String(action.port)} now reaches the sidecar, not the app; use httpGet or exclude the port`
+        : `container ${container.name}: ${kind} grpc probe on port ${String(action.port)} is intercepted and will fail; list the port in ztmesh.io/exclude-inbound-ports`,
+    );
+  }
 }
 
 function resolvePort(container: Container, port: number | string): number | undefined {

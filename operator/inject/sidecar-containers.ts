@@ -87,7 +87,10 @@ export function proxyContainer(options: InjectOptions, settings: PodSettings, gr
     ],
     resources: { requests: { ...settings.requests }, limits: { ...settings.limits } },
     securityContext: { ...restricted(), runAsUser: options.proxy.uid, runAsGroup: group, runAsNonRoot: true },
-    startupProbe: probe('/ready', 1, 120),
+    // The app starts once the sidecar's process is up (/healthz); the pod becomes Ready only when
+    // the sidecar holds an identity and a policy set (/ready). Holding the app until /ready would
+    // keep it from starting at all while its namespace has no policy ConfigMap yet.
+    startupProbe: probe('/healthz', 1, 60),
     readinessProbe: probe('/ready', 5, 3),
     livenessProbe: probe('/healthz', 10, 3),
     volumeMounts: [

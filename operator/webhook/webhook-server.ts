@@ -61,7 +61,8 @@ export async function startWebhookServer(config: WebhookServerOptions): Promise<
   const maxBody = config.maxBodyBytes ?? 3 * 1024 * 1024;
   const counts: Record<AdmissionOutcome | 'error', number> = { patched: 0, unchanged: 0, invalid: 0, error: 0 };
   let current = config.credentials();
-  const server: Server = createServer({ cert: current.certPem, key: current.keyPem, minVersion: 'TLSv1.2' });
+  // The API server waits at most 30 s (timeoutSeconds); a slower client is not one of its calls.
+  const server: Server = createServer({ cert: current.certPem, key: current.keyPem, minVersion: 'TLSv1.2', requestTimeout: 30_000, headersTimeout: 10_000 });
 
   // Runs before tls.Server's own 'connection' listener, which builds the TLS socket from the
   // server's current context: a renewed certificate is in place for the very connection that saw it.

@@ -392,6 +392,7 @@ export class Http1Connection implements UpstreamOwner, Expirable {
     const head = this.headBuf!;
     // Keep the head only while a retry on a fresh connection is possible (no body to replay).
     if (this.reqMode !== B_NONE) this.headBuf = null;
+    up.socket.cork();
     up.socket.write(head);
     this.deadline = this.ctx.timers.now + this.ctx.limits.requestTimeoutMs;
     if (this.reqMode === B_NONE) {
@@ -402,8 +403,9 @@ export class Http1Connection implements UpstreamOwner, Expirable {
       const start = this.pendingStart;
       this.pending = null;
       if (buf !== null && start < buf.length) this.forwardBody(buf, start);
-      if (this.state !== S_EXCHANGE) return;
     }
+    up.socket.uncork();
+    if (this.state !== S_EXCHANGE) return;
     if (!this.reqPaused && !this.resPaused) this.socket.resume();
   }
 
@@ -424,41 +426,51 @@ export class Http1Connection implements UpstreamOwner, Expirable {
       return;
     }
     this.resBytes += chunk.length;
+    if (this.resState === R_HEAD) {
+      // Head and body of a small response leave in one write (one TLS record, one syscall).
+      const down = this.socket;
+      down.cork();
+      this.readResponseHead(chunk);
+      down.uncork();
+      return;
+    }
+    this.relayResponseBody(chunk, 0);
+  }
+
+  readResponseHead(chunk: Buffer): void {
     let buf = chunk;
     let start = 0;
-    if (this.resState === R_HEAD) {
-      if (this.resPending !== null) {
-        buf = Buffer.concat([this.resPending, chunk]);
-        this.resPending = null;
+    if (this.resPending !== null) {
+      buf = Buffer.concat([this.resPending, chunk]);
+      this.resPending = null;
+    }
+    for (;;) {
+      const end = findHeadEnd(buf, start, start, buf.length);
+      if (end === HEAD_BARE_LF) return this.upstreamMalformed('bare LF in the response head');
+      if (end === HEAD_INCOMPLETE) {
+        if (buf.length - start > MAX_RESPONSE_HEAD) return this.upstreamMalformed('response head too large');
+        this.resPending = buf.subarray(start);
+        return;
       }
-      for (;;) {
-        const end = findHeadEnd(buf, start, start, buf.length);
-        if (end === HEAD_BARE_LF) return this.upstreamMalformed('bare LF in the response head');
-        if (end === HEAD_INCOMPLETE) {
-          if (buf.length - start > MAX_RESPONSE_HEAD) return this.upstreamMalformed('response head too large');
-          this.resPending = buf.subarray(start);
-          return;
-        }
-        const parsed = parseResponseHead(buf, start, end);
-        if (!(parsed instanceof ResponseHead)) return this.upstreamMalformed(parsed);
-        if (parsed.status < 200 && parsed.status !== 101) {
-          // 100 Continue, 103 Early Hints: relayed as they are, the final response follows.
-          this.writeDown(buf.subarray(start, end));
-          start = end;
-          continue;
-        }
-        this.resStatus = parsed.status;
-        this.resStarted = true;
-        if (parsed.status === 101) {
-          if (!this.head!.isUpgrade()) return this.upstreamMalformed('101 without an upgrade request');
-          this.writeDown(forwardResponseHead(buf, start, parsed, false));
-          this.enterTunnel(buf, end);
-          return;
-        }
-        this.startResponseBody(parsed, buf, start);
+      const parsed = parseResponseHead(buf, start, end);
+      if (!(parsed instanceof ResponseHead)) return this.upstreamMalformed(parsed);
+      if (parsed.status < 200 && parsed.status !== 101) {
+        // 100 Continue, 103 Early Hints: relayed as they are, the final response follows.
+        this.writeDown(buf.subarray(start, end));
         start = end;
-        break;
+        continue;
       }
+      this.resStatus = parsed.status;
+      this.resStarted = true;
+      if (parsed.status === 101) {
+        if (!this.head!.isUpgrade()) return this.upstreamMalformed('101 without an upgrade request');
+        this.writeDown(forwardResponseHead(buf, start, parsed, false));
+        this.enterTunnel(buf, end);
+        return;
+      }
+      this.startResponseBody(parsed, buf, start);
+      start = end;
+      break;
     }
     if (this.resState === R_DONE) {
       if (start < buf.length) this.resReusable = false;

@@ -28,6 +28,8 @@ export interface Http1Limits {
   readonly maxIdlePerUpstream: number;
   /** Concurrent client connections per peer (SPIFFE ID inbound, source address outbound). */
   readonly maxConnectionsPerPeer: number;
+  /** HTTP/2: concurrent streams per connection (SETTINGS_MAX_CONCURRENT_STREAMS). */
+  readonly maxConcurrentStreams: number;
 }
 
 export const DEFAULT_HTTP1_LIMITS: Http1Limits = Object.freeze({
@@ -42,6 +44,7 @@ export const DEFAULT_HTTP1_LIMITS: Http1Limits = Object.freeze({
   upstreamIdleTimeoutMs: 30_000,
   maxIdlePerUpstream: 128,
   maxConnectionsPerPeer: 1024,
+  maxConcurrentStreams: 256,
 });
 
 const duration = z.string().transform((value, ctx): number => {
@@ -70,6 +73,7 @@ export const http1LimitsSchema = z.strictObject({
   upstreamIdleTimeout: duration.optional(),
   maxIdlePerUpstream: z.int().min(0).max(100_000).optional(),
   maxConnectionsPerPeer: z.int().min(1).max(1_000_000).optional(),
+  maxConcurrentStreams: z.int().min(1).max(100_000).optional(),
 });
 
 export type Http1LimitsConfig = z.output<typeof http1LimitsSchema>;
@@ -90,5 +94,6 @@ export function resolveHttp1Limits(config: Http1LimitsConfig | undefined): Http1
     upstreamIdleTimeoutMs: c.upstreamIdleTimeout ?? d.upstreamIdleTimeoutMs,
     maxIdlePerUpstream: c.maxIdlePerUpstream ?? d.maxIdlePerUpstream,
     maxConnectionsPerPeer: c.maxConnectionsPerPeer ?? d.maxConnectionsPerPeer,
+    maxConcurrentStreams: c.maxConcurrentStreams ?? d.maxConcurrentStreams,
   });
 }

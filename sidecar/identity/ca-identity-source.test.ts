@@ -74,8 +74,10 @@ describe('startCaIdentity', () => {
     const first = credentials.current!;
     expect(first.identity).toBe(ID);
     expect(fake.calls).toEqual([{ token: 'good-token', current: false }]);
-    const lifetime = first.notAfter - first.notBefore;
-    const due = source.nextAttemptAt()! - first.notBefore;
+    // Counted from receipt, not from the back-dated notBefore (regression: 30s TTLs renewed in a loop).
+    expect(first.notBefore).toBeLessThan(sched.now() - 10_000);
+    const lifetime = first.notAfter - sched.now();
+    const due = source.nextAttemptAt()! - sched.now();
     expect(due).toBeGreaterThanOrEqual(lifetime * 0.45);
     expect(due).toBeLessThanOrEqual(lifetime * 0.55);
     expect(registry.render()).toContain(`ztmesh_certificate_expiry_timestamp_seconds ${Math.floor(first.notAfter / 1000)}`);

@@ -3,11 +3,19 @@
  * (random in [0,1) passed in) so tests assert exact times.
  */
 
-/** Renew at half the lifetime, ±10% of that (45%..55%), never before `now`. */
+/** Shortest wait between a successful issuance and the next renewal (a guard against renewal loops). */
+export const MIN_RENEWAL_DELAY_MS = 1000;
+
+/**
+ * Renew at half the remaining lifetime, ±10% of that (45%..55%). The lifetime counts from when the
+ * SVID was received (`now`), not from notBefore: CAs back-date notBefore (ours by 30 s), and with
+ * short TTLs counting from it would renew at once, in a loop.
+ */
 export function renewalAt(notBefore: number, notAfter: number, now: number, random: number): number {
-  const lifetime = Math.max(0, notAfter - notBefore);
-  const at = notBefore + lifetime * 0.5 * (0.9 + 0.2 * random);
-  return Math.max(now, Math.round(at));
+  const start = Math.max(notBefore, now);
+  const lifetime = Math.max(0, notAfter - start);
+  const at = start + lifetime * 0.5 * (0.9 + 0.2 * random);
+  return Math.max(now + Math.min(MIN_RENEWAL_DELAY_MS, lifetime), Math.round(at));
 }
 
 export interface BackoffPolicy {

@@ -2,7 +2,15 @@ import type { SpiffeId } from '../../core/spiffe/spiffe-id.ts';
 import type { Decision } from '../../core/policy/decision.ts';
 import type { RequestAttributes } from '../../core/policy/request.ts';
 import type { RequestInfo } from '../telemetry/request-observer.ts';
-import type { RequestHead } from '../http1/request-head.ts';
+
+/** Where an inbound request's headers come from (an HTTP/1.1 head, or HTTP/2 headers). */
+export interface HeaderSource {
+  readonly host: string | undefined;
+  readonly traceparent: string | undefined;
+  readonly tracestate: string | undefined;
+  readonly b3: string | undefined;
+  header(name: string): string | undefined;
+}
 
 /**
  * One inbound request as authorization and telemetry see it: a single object per request serving
@@ -25,7 +33,7 @@ export class InboundRequest implements RequestAttributes, RequestInfo {
   readonly tracestate: string | undefined;
   readonly b3: string | undefined;
   decision: Decision | undefined = undefined;
-  readonly #headers: { header(name: string): string | undefined } | undefined;
+  readonly #headers: HeaderSource | undefined;
 
   constructor(
     peer: SpiffeId | undefined,
@@ -34,7 +42,7 @@ export class InboundRequest implements RequestAttributes, RequestInfo {
     destinationPort: number,
     method: string,
     path: string,
-    head: RequestHead | undefined,
+    head: HeaderSource | undefined,
   ) {
     this.principal = peer;
     this.sourcePrincipal = peer;

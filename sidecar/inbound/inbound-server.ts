@@ -24,6 +24,8 @@ import { Http1Context } from '../http1/http1-context.ts';
 import { Http1Connection } from '../http1/http1-connection.ts';
 import { TcpInboundConnection, type TcpInboundContext } from '../tcp/tcp-inbound-connection.ts';
 import { InboundRouter } from './inbound-router.ts';
+import { H2Inbound } from '../h2/h2-inbound.ts';
+import type { ClientConnection } from '../pool/client-connections.ts';
 import { InboundRequest } from './inbound-request.ts';
 import { listenOn, closeServer } from './listen.ts';
 
@@ -48,7 +50,7 @@ export interface InboundParams {
   readonly pathNormalization?: PathNormalizationMode;
 }
 
-export const INBOUND_ALPN = ['http/1.1', 'ztmesh-tcp'];
+export const INBOUND_ALPN = ['http/1.1', 'h2', 'ztmesh-tcp'];
 
 /**
  * The inbound listener: TLS 1.3 only, client certificate required and verified against the
@@ -86,12 +88,26 @@ export async function startInbound(p: InboundParams): Promise<ProxyServer> {
     },
   };
 
+  const h2 = new H2Inbound({
+    appAuthority: `${p.app.host.includes(':') ? `[${p.app.host}]` : p.app.host}:${p.app.port}`,
+    appPort: p.app.port,
+    authorizer: p.authorizer,
+    observer: p.observer,
+    credentials: p.credentials,
+    refusals,
+    pathNormalization: p.pathNormalization ?? 'strict',
+    maxConcurrentStreams: limits.maxConcurrentStreams,
+    maxHeaderBytes: limits.maxHeaderBytes,
+  });
+
   const initial = p.credentials.current;
   const server = createServer({
     ...TLS_VERSIONS,
     ...(initial?.tlsOptions ?? {}),
     requestCert: true,
-    rejectUnauthorized: true,
+    // The chain is still verified against the bundle by OpenSSL; checking `authorized` ourselves
+    // (first thing, before any byte is read) keeps the reason, which Node drops when it rejects.
+    rejectUnauthorized: false,
     ALPNProtocols: INBOUND_ALPN,
     allowHalfOpen: true,
     noDelay: true,
@@ -105,13 +121,16 @@ export async function startInbound(p: InboundParams): Promise<ProxyServer> {
     if (next.tlsOptions !== undefined) server.setSecureContext({ ...TLS_VERSIONS, ...next.tlsOptions });
   });
 
-  const closed = (conn: Http1Connection | TcpInboundConnection): void => {
+  const closed = (conn: ClientConnection): void => {
     conns.remove(conn);
     open.dec();
   };
 
+  const sockets = new Set<Socket>();
   server.on('connection', (raw: Socket) => {
     raw.on('error', () => undefined); // reported through 'tlsClientError'
+    sockets.add(raw);
+    raw.on('close', () => sockets.delete(raw));
     const current = p.credentials.current;
     if (current === undefined || current.notAfter < Date.now()) {
       handshakes.record('no_credentials', 'refusing connection: this sidecar holds no valid SVID', { remote: raw.remoteAddress });
@@ -126,7 +145,13 @@ export async function startInbound(p: InboundParams): Promise<ProxyServer> {
     socket.on('error', (err: Error) => logger.debug({ err: err.message, peer: socket.remoteAddress }, 'inbound connection error'));
     const cert = socket.getPeerX509Certificate();
     if (cert === undefined) {
-      handshakes.record('no_client_cert', 'TLS handshake refused', { remote: socket.remoteAddress });
+      handshakes.record('no_client_cert', 'TLS handshake refused: no client certificate', { remote: socket.remoteAddress });
+      socket.destroy();
+      return;
+    }
+    if (!socket.authorized) {
+      const code = String(socket.authorizationError ?? 'UNKNOWN');
+      handshakes.record(handshakeFailureReason({ code }), 'TLS handshake refused: client certificate not trusted', { remote: socket.remoteAddress, error: code });
       socket.destroy();
       return;
     }
@@ -144,10 +169,16 @@ export async function startInbound(p: InboundParams): Promise<ProxyServer> {
       return;
     }
     accepted.inc();
-    const conn =
-      socket.alpnProtocol === 'ztmesh-tcp'
-        ? new TcpInboundConnection(socket, peer, tcpCtx, closed)
-        : new Http1Connection(socket, ctx, peer, closed);
+    let conn: ClientConnection;
+    if (socket.alpnProtocol === 'ztmesh-tcp') {
+      conn = new TcpInboundConnection(socket, peer, tcpCtx, closed);
+    } else if (socket.alpnProtocol === 'h2') {
+      const h2conn = h2.accept(socket, peer);
+      socket.on('close', () => closed(h2conn));
+      conn = h2conn;
+    } else {
+      conn = new Http1Connection(socket, ctx, peer, closed);
+    }
     if (!conns.tryAdd(conn, peer.id, limits.maxConnectionsPerPeer)) {
       refusals.record('ZTMESH_SIDECAR_TOO_MANY_CONNECTIONS', `peer holds ${limits.maxConnectionsPerPeer} connections already`, { peer: peer.id });
       socket.destroy();
@@ -163,7 +194,9 @@ export async function startInbound(p: InboundParams): Promise<ProxyServer> {
     if (stopped) return;
     stopped = true;
     conns.destroyAll();
+    for (const raw of sockets) raw.destroy();
     appPool.close();
+    h2.close();
     timers.close();
     await closeServer(server);
   };

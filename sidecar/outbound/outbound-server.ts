@@ -13,14 +13,19 @@ import { UpstreamPool } from '../pool/upstream-pool.ts';
 import { ClientConnections } from '../pool/client-connections.ts';
 import { Http1Context } from '../http1/http1-context.ts';
 import { Http1Connection } from '../http1/http1-connection.ts';
+import type { ClientConnection } from '../pool/client-connections.ts';
 import { TcpOutboundListener } from '../tcp/tcp-outbound-listener.ts';
 import { listenOn, closeServer } from '../inbound/listen.ts';
 import { PeerConnector } from './peer-connector.ts';
 import { OutboundRouter } from './outbound-router.ts';
 import { ServiceEntry } from './service-table.ts';
+import { H2Outbound } from '../h2/h2-outbound.ts';
 
 export type { HostPort, ProxyServer } from '../inbound/proxy-server.ts';
 export type { ServiceTarget } from './service-table.ts';
+
+/** The HTTP/2 client connection preface (RFC 9113 3.4). */
+const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
 
 export interface OutboundParams {
   readonly listen: HostPort;
@@ -78,22 +83,65 @@ export async function startOutbound(p: OutboundParams): Promise<OutboundServer> 
   const conns = new ClientConnections();
   const open = metrics.openConnections.labels('outbound');
   const accepted = metrics.connections.labels('outbound');
-  const closed = (conn: Http1Connection): void => {
+  const closed = (conn: ClientConnection): void => {
     conns.remove(conn);
     open.dec();
   };
+  const h2 = new H2Outbound({
+    services: p.services,
+    credentials: p.credentials,
+    trustDomains: p.trustDomains,
+    observer: p.observer,
+    refusals,
+    maxConcurrentStreams: limits.maxConcurrentStreams,
+  });
 
-  const server = createServer({ allowHalfOpen: true, noDelay: true }, (socket: Socket) => {
-    socket.on('error', (err: Error) => logger.debug({ err: err.message }, 'outbound connection error'));
-    accepted.inc();
-    const conn = new Http1Connection(socket, ctx, undefined, closed);
+  /** Protocol detected from the first bytes: the HTTP/2 preface means h2c, anything else HTTP/1.1. */
+  const dispatch = (socket: Socket, first: Buffer): void => {
+    let conn: ClientConnection;
+    const isH2 = first.length >= H2_PREFACE.length && first.compare(H2_PREFACE, 0, H2_PREFACE.length, 0, H2_PREFACE.length) === 0;
+    if (isH2) {
+      conn = { socket, peer: undefined, drain: () => undefined };
+      socket.on('close', () => closed(conn));
+    } else {
+      conn = new Http1Connection(socket, ctx, undefined, closed);
+    }
     if (!conns.tryAdd(conn, socket.remoteAddress ?? '', limits.maxConnectionsPerPeer)) {
       refusals.record('ZTMESH_SIDECAR_TOO_MANY_CONNECTIONS', 'too many connections from this source', { remote: socket.remoteAddress });
       socket.destroy();
       return;
     }
     open.inc();
-    if (ctx.draining) conn.drain();
+    if (isH2) {
+      socket.pause();
+      socket.unshift(first);
+      h2.accept(socket);
+      return;
+    }
+    if (ctx.draining) (conn as Http1Connection).drain();
+    (conn as Http1Connection).onData(first);
+  };
+
+  const server = createServer({ allowHalfOpen: true, noDelay: true }, (socket: Socket) => {
+    socket.on('error', (err: Error) => logger.debug({ err: err.message }, 'outbound connection error'));
+    accepted.inc();
+    let head: Buffer | null = null;
+    const sniff = (chunk: Buffer): void => {
+      const buf = head === null ? chunk : Buffer.concat([head, chunk]);
+      const n = Math.min(buf.length, H2_PREFACE.length);
+      if (n < H2_PREFACE.length && buf.compare(H2_PREFACE, 0, n, 0, n) === 0) {
+        head = buf; // could still be the preface: wait for more
+        return;
+      }
+      socket.removeListener('data', sniff);
+      socket.removeListener('end', ended);
+      dispatch(socket, buf);
+    };
+    const ended = (): void => {
+      socket.destroy();
+    };
+    socket.on('data', sniff);
+    socket.on('end', ended);
   });
 
   const address = await listenOn(server, p.listen);
@@ -111,6 +159,7 @@ export async function startOutbound(p: OutboundParams): Promise<OutboundServer> 
     conns.destroyAll();
     for (const listener of tcp) listener.conns.destroyAll();
     for (const pool of pools) pool.close();
+    h2.close();
     timers.close();
     await Promise.all([closeServer(server), ...tcp.map((l) => closeServer(l.server))]);
   };
@@ -124,6 +173,7 @@ export async function startOutbound(p: OutboundParams): Promise<OutboundServer> 
       server.close();
       for (const listener of tcp) listener.server.close();
       conns.drainAll();
+      h2.drain();
       await Promise.all([conns.waitEmpty(graceMs), ...tcp.map((l) => l.conns.waitEmpty(graceMs))]);
       await stop();
     },

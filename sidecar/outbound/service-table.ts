@@ -50,7 +50,7 @@ export function authorityHost(authority: string): string {
  * Looks a service up by the host of an authority: the exact name, else the Kubernetes forms
  * `name.ns.svc.cluster.local`, `name.ns.svc` and `name.ns` reduced to `name.ns` then `name`.
  */
-export function lookupService(services: ReadonlyMap<string, ServiceEntry>, host: string): ServiceEntry | undefined {
+export function lookupService<T>(services: ReadonlyMap<string, T>, host: string): T | undefined {
   const exact = services.get(host);
   if (exact !== undefined) return exact;
   let h = host.endsWith('.') ? host.slice(0, -1) : host;

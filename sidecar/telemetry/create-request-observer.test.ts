@@ -71,6 +71,21 @@ describe('request metrics', () => {
     expect(registry.render()).not.toContain('version="v7"');
   });
 
+  it('logs and counts what dry-run policies would have decided', () => {
+    const log = lines();
+    const registry = new Registry();
+    const o = createRequestObserver({
+      registry,
+      logger: createLogger({ name: 'sidecar', level: 'info', destination: log }),
+      audit: { sampleAllowed: 0 },
+      tracing: undefined,
+      workload: { namespace: 'shop', labels: {}, identity: () => SELF },
+    });
+    o.start(fakeRequestInfo({ decision: { ...allow(), dryRun: [{ policy: 'shop/candidate', decision: 'DENY' }] } })).end(OK);
+    expect(log.lines[0]).toMatchObject({ msg: 'dry-run policy decision', dryRun: [{ policy: 'shop/candidate', decision: 'DENY' }], enforced: { decision: 'ALLOW' }, path: '/api/items' });
+    expect(registry.render()).toContain('ztmesh_dry_run_decisions_total{policy="shop/candidate",decision="DENY"} 1');
+  });
+
   it('counts a scope ended twice once', () => {
     const { o, registry } = observer();
     const scope = o.start(fakeRequestInfo({ decision: allow() }));

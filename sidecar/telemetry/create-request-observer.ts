@@ -1,8 +1,10 @@
 import { performance } from 'node:perf_hooks';
 import type { Span } from '@opentelemetry/api';
 import type { Logger } from 'pino';
+import type { Decision } from '../../core/policy/decision.ts';
 import type { Registry } from '../../core/telemetry/metrics.ts';
 import type { TracingSetup } from '../../core/telemetry/tracing-setup.ts';
+import type { rateLimitCodes } from '../ratelimit/error-codes.ts';
 import { AuditLog, type AuditOptions } from './audit-log.ts';
 import { auditRecordFor, type AuditWorkload } from './audit-record.ts';
 import { type PeerSeries, RequestMetrics } from './request-metrics.ts';
@@ -30,6 +32,7 @@ export interface SidecarRequestObserver extends RequestObserver {
 }
 
 const UNKNOWN = 'unknown';
+const RATE_LIMITED: keyof typeof rateLimitCodes = 'ZTMESH_RATELIMIT_EXCEEDED';
 
 class ObservedRequest implements RequestScope, TraceTarget {
   forwardHeaders = '';
@@ -57,9 +60,25 @@ class ObservedRequest implements RequestScope, TraceTarget {
     this.#ended = true;
     const seconds = (performance.now() - this.#started) / 1000;
     this.#metrics.record(this.#series, this.#method, outcome.status, this.#decision, seconds);
-    if (outcome.status === 429 && outcome.errorCode !== undefined) this.#metrics.rateLimited(this.#series);
+    if (outcome.errorCode === RATE_LIMITED) this.#metrics.rateLimited(this.#series);
     if (this.span !== undefined) endSpan(this.span, this.#direction, outcome);
   }
+}
+
+/** Dry-run policies are evaluated, never enforced: what they would have decided is logged and counted. */
+function logDryRun(logger: Logger, metrics: RequestMetrics, info: RequestInfo, decision: Decision, traceId: string | undefined): void {
+  for (const d of decision.dryRun) metrics.dryRun(d.policy, d.decision);
+  logger.info(
+    {
+      dryRun: decision.dryRun,
+      enforced: { decision: decision.decision, policy: decision.policy },
+      source: info.sourcePrincipal ?? null,
+      method: info.method,
+      path: info.path,
+      traceId: traceId ?? null,
+    },
+    'dry-run policy decision',
+  );
 }
 
 /**
@@ -73,6 +92,7 @@ export function createRequestObserver(options: RequestObserverOptions): SidecarR
   const tracing = options.tracing;
   const workload: AuditWorkload = { namespace: options.workload.namespace, labels: { ...options.workload.labels } };
   const identity = options.workload.identity;
+  const logger = options.logger;
 
   return {
     start(info: RequestInfo): RequestScope {
@@ -86,6 +106,7 @@ export function createRequestObserver(options: RequestObserverOptions): SidecarR
       if (decision !== undefined) {
         if (decision.decision === 'DENY') metrics.denied(decision.policy);
         if (audit.shouldRecord(decision)) audit.write(auditRecordFor(info, decision, workload, selfId, audit.headers(), scope.traceId));
+        if (decision.dryRun.length > 0) logDryRun(logger, metrics, info, decision, scope.traceId);
       }
       return scope;
     },

@@ -29,8 +29,13 @@ function decisionIndex(decision: 'ALLOW' | 'DENY' | undefined): number {
   return decision === 'ALLOW' ? 0 : decision === 'DENY' ? 1 : 2;
 }
 
-/** Cap on cached (direction, source, destination) triples; past it, children are looked up per request. */
-const MAX_CACHED_PEERS = 1000;
+/**
+ * Cap on distinct (source, destination) pairs per direction. Past it, new pairs are recorded under
+ * the identities "other": identities are bounded by the mesh, but a sidecar never lets its series
+ * (or this cache) grow without bound.
+ */
+const MAX_PEERS = 1000;
+const OTHER = 'other';
 const MAX_CACHED_POLICIES = 1000;
 
 /** Children bound for one (direction, source identity, destination identity). */
@@ -62,8 +67,10 @@ export class RequestMetrics {
   readonly #rateLimited: Counter;
   readonly #policyVersion: Gauge;
   readonly #peers = { inbound: new Map<string, Map<string, PeerSeries>>(), outbound: new Map<string, Map<string, PeerSeries>>() };
-  #peerCount = 0;
+  readonly #peerCount = { inbound: 0, outbound: 0 };
+  readonly #overflow = { inbound: new PeerSeries('inbound', OTHER, OTHER), outbound: new PeerSeries('outbound', OTHER, OTHER) };
   readonly #denialChildren = new Map<string, CounterChild>();
+  readonly #dryRun: Counter;
   #currentPolicyVersion: string | undefined = undefined;
 
   constructor(registry: Registry) {
@@ -86,6 +93,12 @@ export class RequestMetrics {
       labelNames: ['direction', 'source_identity', 'destination_identity'],
       maxSeries: 5_000,
     });
+    this.#dryRun = registry.counter({
+      name: 'ztmesh_dry_run_decisions_total',
+      help: 'Decisions dry-run policies would have made (not enforced), by policy (NS/NAME) and decision.',
+      labelNames: ['policy', 'decision'],
+      maxSeries: MAX_CACHED_POLICIES,
+    });
     this.#policyVersion = registry.gauge({ name: 'ztmesh_policy_version', help: 'The policy snapshot in force (value 1 on the current version).', labelNames: ['version'], maxSeries: 2 });
   }
 
@@ -95,15 +108,14 @@ export class RequestMetrics {
     let byDestination = bySource.get(source);
     const found = byDestination?.get(destination);
     if (found !== undefined) return found;
+    if (this.#peerCount[direction] >= MAX_PEERS) return this.#overflow[direction];
     const series = new PeerSeries(direction, source, destination);
-    if (this.#peerCount < MAX_CACHED_PEERS) {
-      if (byDestination === undefined) {
-        byDestination = new Map();
-        bySource.set(source, byDestination);
-      }
-      byDestination.set(destination, series);
-      this.#peerCount++;
+    if (byDestination === undefined) {
+      byDestination = new Map();
+      bySource.set(source, byDestination);
     }
+    byDestination.set(destination, series);
+    this.#peerCount[direction]++;
     return series;
   }
 
@@ -136,6 +148,11 @@ export class RequestMetrics {
       if (this.#denialChildren.size < MAX_CACHED_POLICIES) this.#denialChildren.set(key, child);
     }
     child.inc();
+  }
+
+  /** Counts what a dry-run policy would have decided (rare: no child cache). */
+  dryRun(policy: string, decision: 'ALLOW' | 'DENY'): void {
+    this.#dryRun.labels(policy, decision).inc();
   }
 
   rateLimited(series: PeerSeries): void {

@@ -13,6 +13,7 @@ export function handshakeFailureReason(err: unknown): string {
   if (code.includes('UNSUPPORTED_PROTOCOL') || code.includes('VERSION') || /unsupported protocol|version/i.test(text)) return 'protocol_version';
   if (code.includes('CERT_HAS_EXPIRED') || /expired/i.test(text)) return 'cert_expired';
   if (code.includes('CERT_NOT_YET_VALID') || /not yet valid/i.test(text)) return 'cert_not_yet_valid';
+  if (code.includes('ISSUER') || code.includes('SELF_SIGNED') || code.includes('UNABLE_TO_VERIFY') || code.includes('SIGNATURE')) return 'untrusted_cert';
   if (/certificate|verify|unknown ca|issuer/i.test(text) || code.includes('CERT')) return 'untrusted_cert';
   if (code.includes('WRONG_VERSION_NUMBER') || code.includes('PACKET_LENGTH') || /wrong version number|packet length/i.test(text)) return 'plaintext';
   if (code.includes('ALPN') || /application protocol/i.test(text)) return 'alpn';

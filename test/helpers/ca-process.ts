@@ -27,8 +27,9 @@ export class CaProcess {
     return this.#run(['ca', 'init', '--trust-domain', this.trustDomain, '--dir', this.dir]);
   }
 
-  async bundle(): Promise<string> {
-    return `${(await this.#run(['ca', 'bundle', '--dir', this.dir])).trim()}\n`;
+  /** The trust bundle the CA directory keeps in the clear (what `ztmesh ca bundle` prints). */
+  get bundleFile(): string {
+    return join(this.dir, 'bundle.pem');
   }
 
   async token(spiffeId: string): Promise<string> {
@@ -42,7 +43,11 @@ export class CaProcess {
 
   async serve(extra: string[] = []): Promise<string> {
     this.server = new ZtmeshProcess(['ca', 'serve', '--dir', this.dir, '--listen', '127.0.0.1:0', ...extra], this.env);
-    const line = await this.server.waitForLog((l) => l.msg === 'CA serving');
+    const server = this.server;
+    const line = await server.waitForLog((l) => l.msg === 'CA serving', 45_000).catch(async (err: unknown) => {
+      await server.stop('SIGKILL');
+      throw err;
+    });
     this.address = `127.0.0.1:${line['port'] as number}`;
     return this.address;
   }

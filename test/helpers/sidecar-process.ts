@@ -11,6 +11,13 @@ export interface LogLine {
   readonly [key: string]: unknown;
 }
 
+const running = new Set<ZtmeshProcess>();
+
+/** Kills every ztmesh child this test file started and still runs (for afterAll, whatever failed). */
+export async function killAll(): Promise<void> {
+  await Promise.all([...running].map((p) => p.stop('SIGKILL')));
+}
+
 /**
  * A running `node bin/ztmesh.js ...` child: its JSON log lines (stdout) collected, waitable by
  * predicate, and its exit awaited. Ports come from its own log lines (listeners bind port 0).
@@ -24,7 +31,13 @@ export class ZtmeshProcess {
 
   constructor(args: readonly string[], env: NodeJS.ProcessEnv = {}) {
     this.child = spawn(process.execPath, [ZTMESH_BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    this.exited = new Promise((resolve) => this.child.on('exit', (code) => resolve(code)));
+    running.add(this);
+    this.exited = new Promise((resolve) =>
+      this.child.on('exit', (code) => {
+        running.delete(this);
+        resolve(code);
+      }),
+    );
     let buffered = '';
     this.child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
       buffered += chunk;
@@ -76,7 +89,10 @@ export interface SidecarAddresses {
 /** Starts `ztmesh sidecar --config FILE` and resolves once it logged "sidecar serving" with its bound addresses. */
 export async function startSidecar(configFile: string, env: NodeJS.ProcessEnv = {}): Promise<{ proc: ZtmeshProcess; addr: SidecarAddresses }> {
   const proc = new ZtmeshProcess(['sidecar', '--config', configFile], env);
-  const line = await proc.waitForLog((l) => l.msg === 'sidecar serving');
+  const line = await proc.waitForLog((l) => l.msg === 'sidecar serving', 45_000).catch(async (err: unknown) => {
+    await proc.stop('SIGKILL');
+    throw err;
+  });
   return { proc, addr: { admin: line['admin'] as string, inbound: line['inbound'] as string, outbound: line['outbound'] as string } };
 }
 

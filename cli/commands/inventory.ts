@@ -1,0 +1,87 @@
+import { MeshError } from '../../core/errors/mesh-error.ts';
+import { demoTopology, DEMO_SERVICE_NAMES } from '../../demo/topology.ts';
+import type { InventorySnapshot } from '../../sidecar/inventory/api-inventory.ts';
+import { fetchInventory } from '../../sidecar/inventory/fetch-inventory.ts';
+import { openApiDocument } from '../../sidecar/inventory/openapi-document.ts';
+import { parseFlags } from '../args.ts';
+import type { CliIo } from '../io.ts';
+
+const USAGE = `Usage: ztmesh inventory [--from ADMIN_ADDR[,ADMIN_ADDR...]] [--json] [--openapi SERVICE]
+
+Lists the APIs the mesh serves, as the sidecars observed them (GET /inventory on their admin ports):
+service, method, route template, callers, count, last seen, sensitive response fields, and whether
+the route is declared in the workload's API. Declared routes never called are listed as zombies.
+
+  --from      sidecar admin addresses (default: the local demo mesh, 127.0.0.1:15000,16000,17000)
+  --json      {"apis":[{"service","method","route","callers","count","lastSeen","responseFields","sensitive","declared"}],"zombies":[...],"overflow":N}
+  --openapi   print an OpenAPI 3 document of what SERVICE was observed serving
+`;
+
+function defaultSources(): string[] {
+  const t = demoTopology();
+  return DEMO_SERVICE_NAMES.map((n) => `127.0.0.1:${t.services[n].ports.admin}`);
+}
+
+export async function run(argv: string[], io: CliIo): Promise<number> {
+  const { values } = parseFlags(argv, {
+    from: { type: 'string' },
+    json: { type: 'boolean' },
+    openapi: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  });
+  if (values.help === true) {
+    io.stdout.write(USAGE);
+    return 0;
+  }
+  const sources = values.from === undefined ? defaultSources() : values.from.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  if (sources.length === 0) throw new MeshError('ZTMESH_CLI_BAD_ARGS', '--from names no admin address');
+  const snapshots = await Promise.all(sources.map((addr) => fetchInventory(addr)));
+  const apis = snapshots.flatMap((s) => s.apis);
+
+  if (values.openapi !== undefined) {
+    if (!snapshots.some((s) => s.service === values.openapi)) {
+      throw new MeshError('ZTMESH_INVENTORY_UNKNOWN_SERVICE', `no sidecar reported service '${values.openapi}' (reported: ${snapshots.map((s) => s.service).join(', ')})`);
+    }
+    io.stdout.write(`${JSON.stringify(openApiDocument(values.openapi, apis), null, 2)}\n`);
+    return 0;
+  }
+  if (values.json === true) {
+    io.stdout.write(`${JSON.stringify(jsonReport(snapshots), null, 2)}\n`);
+    return 0;
+  }
+  io.stdout.write(table(snapshots));
+  return 0;
+}
+
+function jsonReport(snapshots: readonly InventorySnapshot[]): Record<string, unknown> {
+  return {
+    apis: snapshots.flatMap((s) => s.apis.map((a) => ({
+      service: a.service, method: a.method, route: a.route, callers: a.callers, count: a.count,
+      lastSeen: a.lastSeen, responseFields: a.responseFields, sensitive: a.sensitive, declared: a.declared,
+    }))),
+    zombies: snapshots.flatMap((s) => s.zombies.map((z) => ({ service: s.service, method: z.method, route: z.route }))),
+    overflow: Object.fromEntries(snapshots.filter((s) => s.overflow > 0).map((s) => [s.service, s.overflow])),
+  };
+}
+
+/** Attacker-controlled text (paths, identities) is shown with control characters escaped. */
+function printable(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
+function table(snapshots: readonly InventorySnapshot[]): string {
+  const header = ['SERVICE', 'METHOD', 'ROUTE', 'CALLERS', 'COUNT', 'LAST SEEN', 'SENSITIVE', 'DECLARED'];
+  const rows = snapshots.flatMap((s) => s.apis.map((a) => [
+    s.service, a.method, a.route, a.callers.join(',') + (a.callersOverflow > 0 ? ` (+${a.callersOverflow})` : ''),
+    String(a.count), a.lastSeen, a.sensitive.join(',') || '-', a.declared ? 'yes' : 'no (shadow)',
+  ].map(printable)));
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (r: readonly string[]): string => `${r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')}\n`;
+  let out = line(header) + rows.map(line).join('');
+  if (rows.length === 0) out += '(no API calls observed yet)\n';
+  for (const s of snapshots) {
+    for (const z of s.zombies) out += `zombie: ${printable(s.service)} ${printable(z.method)} ${printable(z.route)} is declared but was never called\n`;
+    if (s.overflow > 0) out += `overflow: ${printable(s.service)} hit its cap of ${s.maxRoutes} routes; ${s.overflow} requests to further routes were only counted\n`;
+  }
+  return out;
+}

@@ -1,0 +1,17 @@
+import { defineCodes } from '../core/errors/code-registry.ts';
+
+/** Codes of the control plane: policy distribution (operator and sidecar sides), reconcilers, watches, leader election. */
+export const controlCodes = defineCodes('CONTROL', {
+  ZTMESH_CONTROL_PERMISSION_DENIED: 'A sidecar asked for the policies of a workload its SVID does not identify (other namespace, or a pod running under another service account); refused with PERMISSION_DENIED.',
+  ZTMESH_CONTROL_UNKNOWN_WORKLOAD: 'A sidecar subscribed for a pod the operator does not know (yet); refused with NOT_FOUND, the sidecar retries with backoff.',
+  ZTMESH_CONTROL_BAD_REQUEST: 'A subscription stream broke the protocol (no subscribe first, a second subscribe, an empty message); closed with INVALID_ARGUMENT.',
+  ZTMESH_CONTROL_UNAUTHENTICATED: 'A distribution client presented no valid SVID of the mesh trust domain; refused with UNAUTHENTICATED.',
+  ZTMESH_CONTROL_LISTEN_FAILED: 'The policy distribution gRPC server could not listen on its address.',
+  ZTMESH_CONTROL_SNAPSHOT_REJECTED: 'The sidecar refused a pushed policy snapshot (invalid policy, mesh config or workload); it NACKed with the reason and kept its previous snapshot.',
+  ZTMESH_CONTROL_STREAM_FAILED: 'The sidecar\'s subscription to the operator failed or ended; it keeps its last good snapshot and reconnects with jittered backoff.',
+  ZTMESH_CONTROL_BAD_OPTIONS: 'The operator\'s or subscriber\'s options are invalid (address, certificate files, durations).',
+  ZTMESH_CONTROL_WATCH_FAILED: 'A Kubernetes watch failed; it is restarted with jittered backoff and reported unhealthy on /ready until it recovers.',
+  ZTMESH_CONTROL_STATUS_WRITE_FAILED: 'Writing a policy\'s status to the Kubernetes API failed; retried on the next reconcile.',
+  ZTMESH_CONTROL_LEASE_FAILED: 'Acquiring or renewing the leader Lease failed; the replica stops acting as leader until it holds the Lease again.',
+  ZTMESH_CONTROL_ADMIN_FAILED: 'The operator admin endpoint could not be reached or answered with an error (`ztmesh status`).',
+});

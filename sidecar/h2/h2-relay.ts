@@ -1,0 +1,73 @@
+import { constants, type ClientHttp2Stream, type IncomingHttpHeaders, type OutgoingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
+import type { RequestScope } from '../telemetry/request-observer.ts';
+import type { RefusalLog } from '../errors/refusal-log.ts';
+import { upstreamRefusal } from '../errors/upstream-refusal.ts';
+import { respondH2Refusal } from './h2-error-response.ts';
+import { responseH2Headers } from './h2-headers.ts';
+import type { PooledH2Session } from './h2-session-pool.ts';
+
+/** What one relayed stream needs besides the two streams. */
+export interface H2RelayContext {
+  readonly name: string;
+  readonly grpc: boolean;
+  readonly requestId: string;
+  readonly refusals: RefusalLog;
+  readonly scope: RequestScope;
+}
+
+/**
+ * Relays one HTTP/2 stream to the next hop and back: both directions streamed with backpressure
+ * (pipe), response headers and trailers relayed (so gRPC status arrives in trailers), RST_STREAM
+ * propagated both ways, and upstream failures before the response mapped to the sidecar's
+ * refusal (a gRPC status for gRPC callers).
+ */
+export function relayH2(down: ServerHttp2Stream, pooled: PooledH2Session, headers: OutgoingHttpHeaders, ctx: H2RelayContext): void {
+  let up: ClientHttp2Stream;
+  try {
+    up = pooled.session.request(headers, { endStream: false });
+  } catch (err) {
+    fail(down, ctx, pooled.error ?? err);
+    return;
+  }
+  let trailers: IncomingHttpHeaders | undefined;
+  let status = 0;
+  up.on('response', (h: IncomingHttpHeaders, flags: number) => {
+    status = Number(h[':status'] ?? 0);
+    if (down.destroyed || down.closed) return;
+    const endStream = (flags & constants.NGHTTP2_FLAG_END_STREAM) !== 0;
+    down.respond(responseH2Headers(h), endStream ? { endStream: true } : { waitForTrailers: true });
+  });
+  up.on('trailers', (t: IncomingHttpHeaders) => {
+    trailers = t;
+  });
+  down.on('wantTrailers', () => {
+    down.sendTrailers(trailers === undefined ? {} : responseH2Headers(trailers));
+  });
+  up.on('error', (err: Error) => {
+    if (!down.headersSent) fail(down, ctx, pooled.error ?? err);
+    else if (!down.closed) down.close(constants.NGHTTP2_INTERNAL_ERROR);
+  });
+  down.on('error', () => {
+    if (!up.closed) up.close(constants.NGHTTP2_CANCEL);
+  });
+  up.on('close', () => {
+    const code = up.rstCode ?? 0;
+    if (code !== constants.NGHTTP2_NO_ERROR && !down.closed && !down.destroyed) {
+      if (!down.headersSent) fail(down, ctx, pooled.error ?? new Error(`upstream reset the stream (${code})`));
+      else down.close(code);
+    }
+    ctx.scope.end({ status, errorCode: undefined, requestBytes: 0, responseBytes: 0 });
+  });
+  down.on('close', () => {
+    const code = down.rstCode ?? 0;
+    if (!up.closed) up.close(code === constants.NGHTTP2_NO_ERROR ? constants.NGHTTP2_CANCEL : code);
+  });
+  down.pipe(up);
+  up.pipe(down);
+}
+
+function fail(down: ServerHttp2Stream, ctx: H2RelayContext, err: unknown): void {
+  const r = upstreamRefusal(err, ctx.name);
+  ctx.refusals.record(r.code, r.message, { requestId: ctx.requestId, protocol: 'h2' });
+  respondH2Refusal(down, ctx.grpc, r, ctx.requestId);
+}
