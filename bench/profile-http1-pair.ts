@@ -3,7 +3,10 @@
  * nginx as the app (one worker), a ztmesh inbound and outbound sidecar as two child processes
  * (this same file with --role), wrk against the app directly and through the pair.
  *
- *   node bench/profile-http1-pair.ts [--seconds 5] [--connections 16] [--path /] [--cpu-prof]
+ *   node bench/profile-http1-pair.ts [--seconds 5] [--connections 16] [--path /] [--cpu-prof] [--h2]
+ *
+ * --h2: the app speaks h2c (nginx `listen ... http2`), the load is h2load with one stream per
+ * connection, so the sidecars' HTTP/2 path (h2c -> h2 over mTLS -> h2c) is what is measured.
  *
  * Prints requests/s, p50/p99 latency, CPU-seconds per 1,000 requests and peak RSS per sidecar,
  * and with --cpu-prof the top self-time frames of each sidecar's profile.
@@ -27,6 +30,7 @@ const { values } = parseArgs({
     connections: { type: 'string', default: '16' },
     path: { type: 'string', default: '/' },
     'cpu-prof': { type: 'boolean', default: false },
+    h2: { type: 'boolean', default: false },
   },
 });
 
@@ -93,6 +97,25 @@ function peakRssMb(pid: number): number {
   return m === null ? 0 : Number(m[1]) / 1024;
 }
 
+function h2load(url: string, headers: string[]): Promise<{ rps: number; p50: string; p99: string; requests: number; mbps: string }> {
+  const args = ['-c', String(values.connections), '-m', '1', '-D', String(values.seconds), ...headers.flatMap((h) => ['-H', h]), url];
+  return new Promise((resolve, reject) => {
+    execFile('h2load', args, (err, stdout) => {
+      if (err !== null) return reject(err);
+      const rps = Number(/finished in [\d.]+\w+, ([\d.]+) req\/s/.exec(stdout)?.[1] ?? 0);
+      const requests = Number(/requests: \d+ total, \d+ started, (\d+) done/.exec(stdout)?.[1] ?? 0);
+      const mean = /time for request:\s+\S+\s+\S+\s+(\S+)/.exec(stdout)?.[1] ?? '?';
+      if (!/ 0 failed, 0 errored/.test(stdout)) process.stdout.write(`h2load reported failures:\n${stdout}`);
+      resolve({ rps, p50: `mean ${mean}`, p99: '?', requests, mbps: '?' });
+    });
+  });
+}
+
+function load(url: string, headers: string[]): Promise<{ rps: number; p50: string; p99: string; requests: number; mbps: string }> {
+  if (!values.h2) return wrk(url, headers.map((h) => `Host: ${h}`));
+  return h2load(url, headers.map((h) => `:authority: ${h}`));
+}
+
 function wrk(url: string, headers: string[]): Promise<{ rps: number; p50: string; p99: string; requests: number; mbps: string }> {
   const args = ['-t1', `-c${values.connections}`, `-d${values.seconds}s`, '--latency', ...headers.flatMap((h) => ['-H', h]), url];
   return new Promise((resolve, reject) => {
@@ -100,8 +123,8 @@ function wrk(url: string, headers: string[]): Promise<{ rps: number; p50: string
       if (err !== null) return reject(err);
       const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(stdout)?.[1] ?? 0);
       const requests = Number(/(\d+) requests in/.exec(stdout)?.[1] ?? 0);
-      const p50 = /50%\s+(\S+)/.exec(stdout)?.[1] ?? '?';
-      const p99 = /99%\s+(\S+)/.exec(stdout)?.[1] ?? '?';
+      const p50 = /^\s+50%\s+(\S+)/m.exec(stdout)?.[1] ?? '?';
+      const p99 = /^\s+99%\s+(\S+)/m.exec(stdout)?.[1] ?? '?';
       const mbps = /Transfer\/sec:\s+(\S+)/.exec(stdout)?.[1] ?? '?';
       if (/Non-2xx|Socket errors/.test(stdout)) process.stdout.write(`wrk reported errors:\n${stdout}`);
       resolve({ rps, p50, p99, requests, mbps });
@@ -146,32 +169,34 @@ async function main(): Promise<void> {
 events { worker_connections 4096; }
 http { access_log off; keepalive_requests 10000000; server { listen 127.0.0.1:${appPort};
   location = / { return 200 "hello, world\\n"; }
-  location = /1m { alias ${dir}/1m.bin; } } }\n`,
+  location = /1m { alias ${dir}/1m.bin; } }
+  server { listen 127.0.0.1:${appPort + 1} http2; location = / { return 200 "hello, world\\n"; } } }\n`,
   );
   const nginx = spawn('nginx', ['-p', dir, '-c', join(dir, 'nginx.conf')], { stdio: 'inherit' });
   await new Promise((r) => setTimeout(r, 300));
   const prof = values['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', join(dir, 'prof-ROLE')] : [];
-  const inbound = await startChild([...prof.map((a) => a.replace('ROLE', 'inbound')), SELF, '--role', 'inbound', '--dir', dir, '--app', String(appPort)]);
+  const sidecarApp = values.h2 ? appPort + 1 : appPort;
+  const inbound = await startChild([...prof.map((a) => a.replace('ROLE', 'inbound')), SELF, '--role', 'inbound', '--dir', dir, '--app', String(sidecarApp)]);
   const outbound = await startChild([...prof.map((a) => a.replace('ROLE', 'outbound')), SELF, '--role', 'outbound', '--dir', dir, '--inbound', String(inbound.port)]);
   // Reference: the Node TLS byte pipe pair (no HTTP parsing, one mTLS connection per client connection).
   const pipeIn = await freePort();
   const pipeOut = await freePort();
   const pipeScript = fileURLToPath(new URL('./harness/tls-pipe.ts', import.meta.url));
   const pipes = [
-    spawn(process.execPath, [pipeScript, 'inbound', String(pipeIn), String(appPort), join(dir, 'inbound.pem'), join(dir, 'inbound-key.pem'), join(dir, 'bundle.pem'), 'spiffe://example.org/ns/shop/sa/frontend'], { stdio: 'inherit' }),
+    spawn(process.execPath, [pipeScript, 'inbound', String(pipeIn), String(sidecarApp), join(dir, 'inbound.pem'), join(dir, 'inbound-key.pem'), join(dir, 'bundle.pem'), 'spiffe://example.org/ns/shop/sa/frontend'], { stdio: 'inherit' }),
     spawn(process.execPath, [pipeScript, 'outbound', String(pipeOut), String(pipeIn), join(dir, 'outbound.pem'), join(dir, 'outbound-key.pem'), join(dir, 'bundle.pem'), 'spiffe://example.org/ns/shop/sa/orders'], { stdio: 'inherit' }),
   ];
   await new Promise((r) => setTimeout(r, 1500));
   try {
     const path = values.path!;
-    await wrk(`http://127.0.0.1:${outbound.port}${path}`, ['Host: orders']); // warm-up
-    const direct = await wrk(`http://127.0.0.1:${appPort}${path}`, []);
+    await load(`http://127.0.0.1:${outbound.port}${path}`, ['orders']); // warm-up
+    const direct = await load(`http://127.0.0.1:${sidecarApp}${path}`, []);
     const cpu0 = [cpuSeconds(inbound.child.pid!), cpuSeconds(outbound.child.pid!)];
-    const viaPair = await wrk(`http://127.0.0.1:${outbound.port}${path}`, ['Host: orders']);
+    const viaPair = await load(`http://127.0.0.1:${outbound.port}${path}`, ['orders']);
     const cpu1 = [cpuSeconds(inbound.child.pid!), cpuSeconds(outbound.child.pid!)];
     const perK = (i: number): string => (((cpu1[i]! - cpu0[i]!) / viaPair.requests) * 1000).toFixed(3);
     const pipeCpu0 = pipes.map((c) => cpuSeconds(c.pid!));
-    const viaPipe = await wrk(`http://127.0.0.1:${pipeOut}${path}`, []);
+    const viaPipe = await load(`http://127.0.0.1:${pipeOut}${path}`, []);
     const pipeCpu1 = pipes.map((c) => cpuSeconds(c.pid!));
     const pipePerK = (i: number): string => (((pipeCpu1[i]! - pipeCpu0[i]!) / viaPipe.requests) * 1000).toFixed(3);
     process.stdout.write(

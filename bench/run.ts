@@ -151,12 +151,15 @@ async function main(): Promise<number> {
     };
     await mkdir(resultsDir, { recursive: true });
     const markdown = renderMarkdown(results);
-    await writeFile(join(resultsDir, 'latest.json'), `${JSON.stringify(results, null, 2)}\n`);
-    await writeFile(join(resultsDir, 'latest.md'), markdown);
-    await writeFile(join(resultsDir, 'latest.svg'), renderSvg(results));
+    // A run of every scenario is `latest`; a --scenario subset must not clobber it.
+    const complete = options.scenarios.length === SCENARIOS.length;
+    const base = complete ? 'latest' : 'partial';
+    await writeFile(join(resultsDir, `${base}.json`), `${JSON.stringify(results, null, 2)}\n`);
+    await writeFile(join(resultsDir, `${base}.md`), markdown);
+    await writeFile(join(resultsDir, `${base}.svg`), renderSvg(results));
     say(`\n${markdown}`);
-    say('bench: wrote bench/results/latest.json, latest.md, latest.svg');
-    if (options.scenarios.length === SCENARIOS.length) {
+    say(`bench: wrote bench/results/${base}.json, ${base}.md, ${base}.svg`);
+    if (complete) {
       // The README shows the latest complete run (a --scenario subset leaves it alone).
       const readmeFile = join(repoRoot, 'bench', 'README.md');
       const readme = await readFile(readmeFile, 'utf8').catch(() => undefined);

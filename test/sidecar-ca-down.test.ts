@@ -97,6 +97,7 @@ describe('the CA is down (processes)', () => {
     const notReady = await waitForReady(orders.addr.admin, 503, Math.max(0, notAfter - Date.now()) + 10_000);
     expect(JSON.parse(notReady.body).missing).toContain('identity');
     expect(Date.now()).toBeGreaterThanOrEqual(notAfter);
+    await orders.proc.waitForLog((l) => l.msg === 'SVID expired: refusing new connections until the CA issues a new one', 5000);
     // A new mTLS connection (what a peer opens after its pooled ones close) is refused.
     const handshake = await tlsHandshake(orders.addr.inbound);
     expect(handshake).not.toBe('connected');

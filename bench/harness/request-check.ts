@@ -72,8 +72,9 @@ export function checkH2(port: number, path: string, grpc: boolean): Promise<void
 }
 
 /**
- * One HTTP/1.1 GET over mTLS 1.3 straight to a server-side proxy, with the client SVID and no ALPN
- * (as openssl s_time sends it): proves the handshake scenario measures served requests.
+ * One GET over mTLS 1.3 straight to a server-side proxy, exactly as openssl s_time -www sends it
+ * (client SVID, no ALPN, `GET path HTTP/1.0` and no headers): proves the handshake scenario measures
+ * served requests, not refusals.
  */
 export function checkMtlsHttp1(port: number, path: string, client: LeafFiles, bundleFile: string, serverId: string): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -85,7 +86,7 @@ export function checkMtlsHttp1(port: number, path: string, client: LeafFiles, bu
     let head = '';
     socket.setTimeout(TIMEOUT_MS, () => socket.destroy(new Error(`mTLS GET ${path}: no answer within ${TIMEOUT_MS} ms`)));
     socket.on('error', reject);
-    socket.on('secureConnect', () => socket.write(`GET ${path} HTTP/1.1\r\nHost: ${APP_AUTHORITY}\r\nConnection: close\r\n\r\n`));
+    socket.on('secureConnect', () => socket.write(`GET ${path} HTTP/1.0\r\n\r\n`));
     socket.on('data', (chunk: Buffer) => {
       if (head.length < 200) head += chunk.toString('latin1');
     });

@@ -88,8 +88,11 @@ export class ServingIdentity {
   }
 
   #schedule(): void {
-    const lifetime = this.#current.notAfter - this.#current.notBefore;
-    const delay = Math.max(1_000, Math.min(this.#current.notBefore + lifetime / 2 - Date.now(), 2 ** 31 - 1));
+    // Renew at half of the usable lifetime counted from now (when the certificate was just issued or
+    // renewed), not from notBefore: notBefore is back-dated for clock skew, and counting from it made
+    // short-lived serving certificates renew in a tight loop.
+    const now = Date.now();
+    const delay = Math.max(1_000, Math.min((this.#current.notAfter - now) / 2, 2 ** 31 - 1));
     this.#timer = setTimeout(() => {
       this.renew().then(
         () => this.#schedule(),

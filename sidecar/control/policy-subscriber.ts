@@ -123,6 +123,8 @@ export function startPolicySubscriber(options: PolicySubscriberOptions): PolicyS
       'grpc.keepalive_time_ms': 30_000,
       'grpc.keepalive_timeout_ms': 10_000,
       'grpc.enable_retries': 0,
+      // The operator is checked by SPIFFE ID, not host name; an IP address is not a valid TLS server name.
+      'grpc.ssl_target_name_override': 'ztmesh-operator',
     });
     const subscribeFn = (client as unknown as { subscribe: () => grpc.ClientDuplexStream<SubscribeRequestMessage, PolicySnapshotMessage> }).subscribe;
     const stream = subscribeFn.call(client);

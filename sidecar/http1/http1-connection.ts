@@ -8,10 +8,10 @@ import type { Route } from './http1-router.ts';
 import { refusal } from '../errors/refusal.ts';
 import { errorResponse } from '../errors/error-response.ts';
 import { upstreamRefusal } from '../errors/upstream-refusal.ts';
-import { HEAD_BARE_LF, HEAD_INCOMPLETE, findHeadEnd, skipLeadingCrlf } from './head-end.ts';
-import { RequestHead, parseRequestHead } from './request-head.ts';
-import { ResponseHead, forwardResponseHead, parseResponseHead } from './response-head.ts';
-import { CHUNKED_ERROR, CHUNKED_NEED_MORE, ChunkedScanner } from './chunked-scanner.ts';
+import { ClientBytes } from './client-bytes.ts';
+import { RequestHead } from './request-head.ts';
+import { R_CLOSE, R_DONE, R_HEAD, ResponseReader } from './response-reader.ts';
+import { B_NONE, FRAME_ERROR, RequestBodyFramer } from './request-body-framer.ts';
 import { forwardRequestHead } from './forward-request-head.ts';
 import { requestIds } from './request-id.ts';
 
@@ -22,20 +22,6 @@ const S_EXCHANGE = 2; // request body and/or response flowing
 const S_TUNNEL = 3; // after a 101: raw bytes both ways
 const S_CLOSED = 4;
 
-// Request body framing.
-const B_NONE = 0;
-const B_LENGTH = 1;
-const B_CHUNKED = 2;
-
-// Response states.
-const R_HEAD = 0;
-const R_LENGTH = 1;
-const R_CHUNKED = 2;
-const R_CLOSE = 3;
-const R_DONE = 4;
-
-/** Upstream response heads larger than this are refused as malformed. */
-const MAX_RESPONSE_HEAD = 64 * 1024;
 /** After a final `end()`, the socket is destroyed if the client has not closed within this. */
 const LINGER_MS = 5000;
 
@@ -56,10 +42,7 @@ export class Http1Connection implements UpstreamOwner, Expirable {
   state = S_HEAD;
   deadline = 0;
   // Unconsumed client bytes.
-  pending: Buffer | null = null;
-  pendingStart = 0;
-  scanFrom = 0;
-  headPartial = false;
+  readonly input = new ClientBytes();
   clientEnded = false;
   // Current exchange.
   head: RequestHead | null = null;
@@ -67,21 +50,13 @@ export class Http1Connection implements UpstreamOwner, Expirable {
   route: Route | null = null;
   upstream: Upstream | null = null;
   headBuf: Buffer | null = null;
-  reqMode = B_NONE;
-  reqRemaining = 0;
   reqDone = false;
-  reqBytes = 0;
   reqPaused = false;
-  readonly reqScanner = new ChunkedScanner();
-  resState = R_HEAD;
-  resPending: Buffer | null = null;
-  resRemaining = 0;
-  resStarted = false;
-  resStatus = 0;
-  resBytes = 0;
-  resReusable = false;
+  /** Request body framing of the current exchange. */
+  readonly body = new RequestBodyFramer();
   resPaused = false;
-  readonly resScanner = new ChunkedScanner();
+  /** Response side of the current exchange. */
+  readonly res: ResponseReader;
   closeAfter = false;
   retried = false;
   upstreamError: Error | null = null;
@@ -93,6 +68,7 @@ export class Http1Connection implements UpstreamOwner, Expirable {
     this.remoteAddress = socket.remoteAddress ?? '';
     this.localPort = socket.localPort ?? 0;
     this.#onClosed = onClosed;
+    this.res = new ResponseReader(this);
     this.deadline = ctx.timers.now + ctx.limits.idleTimeoutMs;
     ctx.timers.add(this);
     socket.setNoDelay(true);
@@ -115,7 +91,7 @@ export class Http1Connection implements UpstreamOwner, Expirable {
         }
         return;
       case S_HEAD:
-        this.append(chunk);
+        this.input.append(chunk);
         this.processHeads();
         return;
       case S_EXCHANGE:
@@ -124,44 +100,29 @@ export class Http1Connection implements UpstreamOwner, Expirable {
           this.forwardBody(chunk, 0);
           return;
         }
-        this.append(chunk);
+        this.input.append(chunk);
         this.checkBacklog();
         return;
       case S_CONNECTING:
-        this.append(chunk);
+        this.input.append(chunk);
         this.checkBacklog();
         return;
       default:
     }
   }
 
-  append(chunk: Buffer): void {
-    const p = this.pending;
-    if (p === null || this.pendingStart >= p.length) {
-      this.pending = chunk;
-      this.pendingStart = 0;
-      this.scanFrom = 0;
-    } else {
-      this.pending = Buffer.concat([this.pendingStart === 0 ? p : p.subarray(this.pendingStart), chunk]);
-      this.scanFrom = Math.max(0, this.scanFrom - this.pendingStart);
-      this.pendingStart = 0;
-    }
-  }
-
   /** Pipelined bytes beyond one head's worth wait in the kernel, not in memory. */
   checkBacklog(): void {
-    const p = this.pending;
-    if (p !== null && p.length - this.pendingStart > this.ctx.limits.maxHeaderBytes) this.socket.pause();
+    if (this.input.size() > this.ctx.limits.maxHeaderBytes) this.socket.pause();
   }
 
   processHeads(): void {
     const ctx = this.ctx;
     const limits = ctx.limits;
+    const input = this.input;
     while (this.state === S_HEAD) {
-      const buf = this.pending;
-      if (buf === null || this.pendingStart >= buf.length) {
-        this.pending = null;
-        this.headPartial = false;
+      if (input.isEmpty()) {
+        input.clear();
         if (this.clientEnded || ctx.draining) {
           this.endGracefully();
           return;
@@ -169,37 +130,16 @@ export class Http1Connection implements UpstreamOwner, Expirable {
         this.deadline = ctx.timers.now + limits.idleTimeoutMs;
         return;
       }
-      const start = skipLeadingCrlf(buf, this.pendingStart, Math.min(buf.length, this.pendingStart + 64));
-      const limit = Math.min(buf.length, start + limits.maxHeaderBytes);
-      const end = findHeadEnd(buf, start, this.scanFrom, limit);
-      if (end === HEAD_BARE_LF) {
-        this.refuse(refusal(400, 'ZTMESH_SIDECAR_BARE_LF', 'request head lines must end in CRLF'), requestIds.next(), true);
+      const wasPartial = input.partial;
+      const parsed = input.nextHead(limits, this.clientEnded);
+      if (parsed === undefined) {
+        if (!wasPartial) this.deadline = ctx.timers.now + limits.headersTimeoutMs;
         return;
       }
-      if (end === HEAD_INCOMPLETE) {
-        if (buf.length - start >= limits.maxHeaderBytes) {
-          this.refuse(refusal(431, 'ZTMESH_SIDECAR_HEADERS_TOO_LARGE', `request head exceeds ${limits.maxHeaderBytes} bytes`), requestIds.next(), true);
-          return;
-        }
-        if (this.clientEnded) {
-          this.refuse(refusal(400, 'ZTMESH_SIDECAR_BAD_REQUEST_LINE', 'connection closed inside a request head'), requestIds.next(), true);
-          return;
-        }
-        this.scanFrom = Math.max(start, buf.length - 3);
-        if (!this.headPartial) {
-          this.headPartial = true;
-          this.deadline = ctx.timers.now + limits.headersTimeoutMs;
-        }
-        return;
-      }
-      this.scanFrom = end;
-      this.headPartial = false;
-      const parsed = parseRequestHead(buf, start, end, limits.maxHeaderCount);
       if (!(parsed instanceof RequestHead)) {
         this.refuse(parsed, requestIds.next(), true);
         return;
       }
-      this.pendingStart = end;
       const requestId = parsed.requestId ?? requestIds.next();
       if (parsed.contentLength > limits.maxBodyBytes) {
         this.refuse(refusal(413, 'ZTMESH_SIDECAR_BODY_TOO_LARGE', `request body exceeds ${limits.maxBodyBytes} bytes`), requestId, true);
@@ -221,24 +161,11 @@ export class Http1Connection implements UpstreamOwner, Expirable {
     this.route = route;
     this.requestId = requestId;
     this.reqDone = false;
-    this.reqBytes = 0;
-    this.resState = R_HEAD;
-    this.resStarted = false;
-    this.resStatus = 0;
-    this.resBytes = 0;
-    this.resReusable = false;
+    this.res.reset();
     this.closeAfter = !head.keepAlive() || this.ctx.draining;
     this.retried = false;
     this.upstreamError = null;
-    if (head.isUpgrade() || !head.hasBody()) {
-      this.reqMode = B_NONE;
-    } else if (head.chunked) {
-      this.reqMode = B_CHUNKED;
-      this.reqScanner.reset();
-    } else {
-      this.reqMode = B_LENGTH;
-      this.reqRemaining = head.contentLength;
-    }
+    this.body.start(head);
     this.headBuf = forwardRequestHead(head, route.target, `${route.extraHeaders}x-request-id: ${requestId}\r\n${route.scope.forwardHeaders}`);
     this.state = S_CONNECTING;
     this.acquireUpstream(false);
@@ -264,44 +191,26 @@ export class Http1Connection implements UpstreamOwner, Expirable {
 
   forwardBody(buf: Buffer, start: number): void {
     const end = buf.length;
-    let msgEnd: number;
-    let done: boolean;
-    if (this.reqMode === B_LENGTH) {
-      const n = Math.min(this.reqRemaining, end - start);
-      msgEnd = start + n;
-      this.reqRemaining -= n;
-      done = this.reqRemaining === 0;
-    } else {
-      const r = this.reqScanner.scan(buf, start, end);
-      if (r === CHUNKED_ERROR) {
-        this.failRequestBody(refusal(400, 'ZTMESH_SIDECAR_BAD_CHUNK', `bad chunked request body: ${this.reqScanner.error}`));
-        return;
-      }
-      if (this.reqScanner.bodyBytes > this.ctx.limits.maxBodyBytes) {
-        this.failRequestBody(refusal(413, 'ZTMESH_SIDECAR_BODY_TOO_LARGE', `request body exceeds ${this.ctx.limits.maxBodyBytes} bytes`));
-        return;
-      }
-      done = r !== CHUNKED_NEED_MORE;
-      msgEnd = done ? r : end;
+    const msgEnd = this.body.frame(buf, start, this.ctx.limits.maxBodyBytes);
+    if (msgEnd === FRAME_ERROR) {
+      this.failRequestBody(this.body.error!);
+      return;
     }
     if (msgEnd > start) {
-      this.reqBytes += msgEnd - start;
       const ok = this.upstream!.socket.write(start === 0 && msgEnd === end ? buf : buf.subarray(start, msgEnd));
       if (!ok) {
         this.socket.pause();
         this.reqPaused = true;
       }
     }
-    if (!done) return;
+    if (!this.body.done) return;
     this.reqDone = true;
     if (msgEnd < end) {
-      this.pending = buf;
-      this.pendingStart = msgEnd;
-      this.scanFrom = msgEnd;
+      this.input.keep(buf, msgEnd);
       this.checkBacklog();
     }
     this.deadline = this.ctx.timers.now + this.ctx.limits.upstreamTimeoutMs;
-    if (this.resState === R_DONE) this.finish();
+    if (this.res.state === R_DONE) this.finish();
   }
 
   onDrain(): void {
@@ -309,7 +218,7 @@ export class Http1Connection implements UpstreamOwner, Expirable {
       this.resPaused = false;
       this.upstream.socket.resume();
     }
-    if (this.state === S_EXCHANGE && this.resStarted) this.deadline = this.ctx.timers.now + this.ctx.limits.upstreamTimeoutMs;
+    if (this.state === S_EXCHANGE && this.res.started) this.deadline = this.ctx.timers.now + this.ctx.limits.upstreamTimeoutMs;
   }
 
   onEnd(): void {
@@ -323,7 +232,7 @@ export class Http1Connection implements UpstreamOwner, Expirable {
         return;
       case S_CONNECTING:
       case S_EXCHANGE:
-        if (!this.reqDone && this.reqMode !== B_NONE) {
+        if (!this.reqDone && this.body.mode !== B_NONE) {
           // The client gave up inside its request body: nothing sensible can follow.
           this.abort();
           return;
@@ -342,7 +251,7 @@ export class Http1Connection implements UpstreamOwner, Expirable {
     this.upstream = null;
     if (up !== null) up.pool.discard(up);
     if (wasOpen && this.route !== null) {
-      this.route.scope.end({ status: this.resStatus, errorCode: undefined, requestBytes: this.reqBytes, responseBytes: this.resBytes });
+      this.route.scope.end({ status: this.res.status, errorCode: undefined, requestBytes: this.body.bytes, responseBytes: this.res.bytes });
       this.route = null;
     }
     this.#onClosed(this);
@@ -352,7 +261,7 @@ export class Http1Connection implements UpstreamOwner, Expirable {
     const limits = this.ctx.limits;
     switch (this.state) {
       case S_HEAD:
-        if (this.headPartial) {
+        if (this.input.partial) {
           this.refuse(refusal(408, 'ZTMESH_SIDECAR_HEADERS_TIMEOUT', `request head not complete within ${limits.headersTimeoutMs} ms`), requestIds.next(), true);
         } else {
           this.endGracefully();
@@ -364,7 +273,7 @@ export class Http1Connection implements UpstreamOwner, Expirable {
         return;
       case S_EXCHANGE:
         this.dropUpstream();
-        if (this.resStarted) {
+        if (this.res.started) {
           this.logAbort('upstream stalled mid-response');
           this.socket.destroy();
         } else if (!this.reqDone) {
@@ -381,7 +290,7 @@ export class Http1Connection implements UpstreamOwner, Expirable {
   /** Stop after the current exchange (drain); an idle connection closes now. */
   drain(): void {
     this.closeAfter = true;
-    if (this.state === S_HEAD && !this.headPartial) this.endGracefully();
+    if (this.state === S_HEAD && !this.input.partial) this.endGracefully();
   }
 
   // ---- upstream side -----------------------------------------------------------------------
@@ -391,18 +300,16 @@ export class Http1Connection implements UpstreamOwner, Expirable {
     this.state = S_EXCHANGE;
     const head = this.headBuf!;
     // Keep the head only while a retry on a fresh connection is possible (no body to replay).
-    if (this.reqMode !== B_NONE) this.headBuf = null;
+    if (this.body.mode !== B_NONE) this.headBuf = null;
     up.socket.cork();
     up.socket.write(head);
     this.deadline = this.ctx.timers.now + this.ctx.limits.requestTimeoutMs;
-    if (this.reqMode === B_NONE) {
+    if (this.body.mode === B_NONE) {
       this.reqDone = true;
       this.deadline = this.ctx.timers.now + this.ctx.limits.upstreamTimeoutMs;
     } else {
-      const buf = this.pending;
-      const start = this.pendingStart;
-      this.pending = null;
-      if (buf !== null && start < buf.length) this.forwardBody(buf, start);
+      const rest = this.input.take();
+      if (rest !== null) this.forwardBody(rest, 0);
     }
     up.socket.uncork();
     if (this.state !== S_EXCHANGE) return;
@@ -425,114 +332,16 @@ export class Http1Connection implements UpstreamOwner, Expirable {
       this.writeDown(chunk);
       return;
     }
-    this.resBytes += chunk.length;
-    if (this.resState === R_HEAD) {
+    this.res.bytes += chunk.length;
+    if (this.res.state === R_HEAD) {
       // Head and body of a small response leave in one write (one TLS record, one syscall).
       const down = this.socket;
       down.cork();
-      this.readResponseHead(chunk);
+      this.res.readHead(chunk);
       down.uncork();
       return;
     }
-    this.relayResponseBody(chunk, 0);
-  }
-
-  readResponseHead(chunk: Buffer): void {
-    let buf = chunk;
-    let start = 0;
-    if (this.resPending !== null) {
-      buf = Buffer.concat([this.resPending, chunk]);
-      this.resPending = null;
-    }
-    for (;;) {
-      const end = findHeadEnd(buf, start, start, buf.length);
-      if (end === HEAD_BARE_LF) return this.upstreamMalformed('bare LF in the response head');
-      if (end === HEAD_INCOMPLETE) {
-        if (buf.length - start > MAX_RESPONSE_HEAD) return this.upstreamMalformed('response head too large');
-        this.resPending = buf.subarray(start);
-        return;
-      }
-      const parsed = parseResponseHead(buf, start, end);
-      if (!(parsed instanceof ResponseHead)) return this.upstreamMalformed(parsed);
-      if (parsed.status < 200 && parsed.status !== 101) {
-        // 100 Continue, 103 Early Hints: relayed as they are, the final response follows.
-        this.writeDown(buf.subarray(start, end));
-        start = end;
-        continue;
-      }
-      this.resStatus = parsed.status;
-      this.resStarted = true;
-      if (parsed.status === 101) {
-        if (!this.head!.isUpgrade()) return this.upstreamMalformed('101 without an upgrade request');
-        this.writeDown(forwardResponseHead(buf, start, parsed, false));
-        this.enterTunnel(buf, end);
-        return;
-      }
-      this.startResponseBody(parsed, buf, start);
-      start = end;
-      break;
-    }
-    if (this.resState === R_DONE) {
-      if (start < buf.length) this.resReusable = false;
-      this.responseComplete();
-      return;
-    }
-    if (start < buf.length) this.relayResponseBody(buf, start);
-  }
-
-  startResponseBody(parsed: ResponseHead, buf: Buffer, start: number): void {
-    const framing = parsed.framing(this.head!.method);
-    if (!this.reqDone || framing === 'close' || this.ctx.draining || this.clientEnded) this.closeAfter = true;
-    this.resReusable = parsed.reusable() && framing !== 'close';
-    this.writeDown(forwardResponseHead(buf, start, parsed, this.closeAfter));
-    switch (framing) {
-      case 'none':
-        this.resState = R_DONE;
-        break;
-      case 'length':
-        this.resState = R_LENGTH;
-        this.resRemaining = parsed.contentLength;
-        break;
-      case 'chunked':
-        this.resState = R_CHUNKED;
-        this.resScanner.reset();
-        break;
-      default:
-        this.resState = R_CLOSE;
-    }
-  }
-
-  relayResponseBody(buf: Buffer, start: number): void {
-    const end = buf.length;
-    switch (this.resState) {
-      case R_LENGTH: {
-        const n = Math.min(this.resRemaining, end - start);
-        this.resRemaining -= n;
-        this.writeDown(start === 0 && n === end ? buf : buf.subarray(start, start + n));
-        if (this.resRemaining === 0) {
-          if (start + n < end) this.resReusable = false;
-          this.responseComplete();
-        }
-        return;
-      }
-      case R_CHUNKED: {
-        const r = this.resScanner.scan(buf, start, end);
-        if (r === CHUNKED_ERROR) {
-          this.logAbort(`bad chunked response body: ${this.resScanner.error}`);
-          this.abort();
-          return;
-        }
-        const stop = r === CHUNKED_NEED_MORE ? end : r;
-        this.writeDown(start === 0 && stop === end ? buf : buf.subarray(start, stop));
-        if (r !== CHUNKED_NEED_MORE) {
-          if (r < end) this.resReusable = false;
-          this.responseComplete();
-        }
-        return;
-      }
-      default:
-        this.writeDown(start === 0 ? buf : buf.subarray(start));
-    }
+    this.res.relayBody(chunk, 0);
   }
 
   writeDown(data: Buffer): void {
@@ -548,8 +357,8 @@ export class Http1Connection implements UpstreamOwner, Expirable {
       this.socket.end();
       return;
     }
-    if (this.resState === R_CLOSE) {
-      this.resReusable = false;
+    if (this.res.state === R_CLOSE) {
+      this.res.reusable = false;
       this.responseComplete();
     }
   }
@@ -568,17 +377,17 @@ export class Http1Connection implements UpstreamOwner, Expirable {
       return;
     }
     if (this.state !== S_CONNECTING && this.state !== S_EXCHANGE) return;
-    if (this.resState === R_CLOSE && this.upstreamError === null) {
-      this.resReusable = false;
+    if (this.res.state === R_CLOSE && this.upstreamError === null) {
+      this.res.reusable = false;
       this.responseComplete();
       return;
     }
-    if (this.resStarted) {
+    if (this.res.started) {
       this.logAbort('upstream closed mid-response');
       this.socket.destroy();
       return;
     }
-    if (up.reused && !this.retried && this.resBytes === 0 && this.headBuf !== null && this.reqMode === B_NONE && !this.head!.isUpgrade()) {
+    if (up.reused && !this.retried && this.res.bytes === 0 && this.headBuf !== null && this.body.mode === B_NONE && !this.head!.isUpgrade()) {
       // A pooled keep-alive connection the upstream had already closed: replay once on a fresh one.
       this.retried = true;
       this.upstreamError = null;
@@ -592,7 +401,7 @@ export class Http1Connection implements UpstreamOwner, Expirable {
   // ---- exchange end, refusals ----------------------------------------------------------------
 
   responseComplete(): void {
-    this.resState = R_DONE;
+    this.res.state = R_DONE;
     if (!this.reqDone) this.closeAfter = true;
     this.finish();
   }
@@ -602,15 +411,15 @@ export class Http1Connection implements UpstreamOwner, Expirable {
     this.upstream = null;
     if (up !== null) {
       if (this.resPaused) up.socket.resume();
-      up.pool.release(up, this.resReusable && this.reqDone);
+      up.pool.release(up, this.res.reusable && this.reqDone);
     }
     this.resPaused = false;
     const route = this.route;
     this.route = null;
-    route?.scope.end({ status: this.resStatus, errorCode: undefined, requestBytes: this.reqBytes, responseBytes: this.resBytes });
+    route?.scope.end({ status: this.res.status, errorCode: undefined, requestBytes: this.body.bytes, responseBytes: this.res.bytes });
     this.head = null;
     this.headBuf = null;
-    this.resPending = null;
+    this.res.pending = null;
     if (this.closeAfter || this.ctx.draining) {
       this.endGracefully();
       return;
@@ -623,12 +432,11 @@ export class Http1Connection implements UpstreamOwner, Expirable {
 
   enterTunnel(buf: Buffer, end: number): void {
     this.state = S_TUNNEL;
-    this.resState = R_DONE;
+    this.res.state = R_DONE;
     this.deadline = this.ctx.timers.now + this.ctx.limits.idleTimeoutMs;
     if (end < buf.length) this.writeDown(buf.subarray(end));
-    const p = this.pending;
-    this.pending = null;
-    if (p !== null && this.pendingStart < p.length) this.upstream!.socket.write(p.subarray(this.pendingStart));
+    const rest = this.input.take();
+    if (rest !== null) this.upstream!.socket.write(rest);
     if (this.clientEnded) this.upstream!.socket.end();
     else this.socket.resume();
   }
@@ -645,13 +453,13 @@ export class Http1Connection implements UpstreamOwner, Expirable {
   failBeforeResponse(r: Refusal): void {
     const route = this.route;
     this.route = null;
-    route?.scope.end({ status: r.status, errorCode: r.code, requestBytes: this.reqBytes, responseBytes: 0 });
+    route?.scope.end({ status: r.status, errorCode: r.code, requestBytes: this.body.bytes, responseBytes: 0 });
     this.dropUpstream();
     // Unread body bytes leave the stream state unknown: close after answering.
     const close = !this.reqDone || this.closeAfter || !this.head!.keepAlive();
     this.head = null;
     this.headBuf = null;
-    this.resPending = null;
+    this.res.pending = null;
     this.state = S_HEAD;
     this.refuse(r, this.requestId, close);
     if (!close) {
@@ -661,7 +469,7 @@ export class Http1Connection implements UpstreamOwner, Expirable {
   }
 
   failRequestBody(r: Refusal): void {
-    if (this.resStarted) {
+    if (this.res.started) {
       this.logAbort(r.message);
       this.abort();
       return;
@@ -672,7 +480,7 @@ export class Http1Connection implements UpstreamOwner, Expirable {
 
   upstreamMalformed(reason: string): void {
     this.upstreamError = null;
-    if (this.resStarted) {
+    if (this.res.started) {
       this.logAbort(`malformed upstream response: ${reason}`);
       this.abort();
       return;

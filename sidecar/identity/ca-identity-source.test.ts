@@ -2,6 +2,8 @@ import { createPrivateKey } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createTestCa, type TestCa } from '../../ca/testing/test-ca.ts';
 import { MeshError } from '../../core/errors/mesh-error.ts';
@@ -48,12 +50,12 @@ function fakeCa() {
   return { calls, state, request };
 }
 
-function start(request: RequestSvid) {
+function start(request: RequestSvid, logger = silentLogger()) {
   const credentials = new ExpiringCredentialsRef(() => sched.now());
   const registry = new Registry();
   const source = startCaIdentity({
     address: '127.0.0.1:1', bundleFile, tokenFile, caIdentity: undefined, ttl: '60s', trustDomain: 'example.org',
-    credentials, build: fakeBuildCredentials, requestSvid: request, metrics: registerIdentityMetrics(registry, credentials), logger: silentLogger(), scheduler: sched,
+    credentials, build: fakeBuildCredentials, requestSvid: request, metrics: registerIdentityMetrics(registry, credentials), logger, scheduler: sched,
   });
   sources.push(source);
   return { credentials, registry, source };
@@ -104,7 +106,9 @@ describe('startCaIdentity', () => {
   it('keeps serving while the CA is down, backs off up to the cap, fails closed at expiry, recovers', async () => {
     writeFileSync(tokenFile, 'good-token');
     const fake = fakeCa();
-    const { credentials, registry, source } = start(fake.request);
+    const lines: { msg: string }[] = [];
+    const capture = new Writable({ write: (chunk: Buffer, _enc, cb) => (lines.push(JSON.parse(chunk.toString()) as { msg: string }), cb()) });
+    const { credentials, registry, source } = start(fake.request, pino({ level: 'info' }, capture));
     await source.firstAttempt;
     const held = credentials.current!;
     fake.state.down = true;
@@ -122,8 +126,10 @@ describe('startCaIdentity', () => {
     expect(source.failures()).toBeGreaterThanOrEqual(5);
     expect(registry.render()).toMatch(/ztmesh_identity_renewal_failures_total\{source="ca",code="ECONNREFUSED"\} [5-9]/);
 
+    expect(lines.filter((l) => l.msg.startsWith('SVID expired'))).toHaveLength(0);
     sched.advance(held.notAfter - sched.now() + 1);
     expect(credentials.current).toBeUndefined();
+    expect(lines.filter((l) => l.msg.startsWith('SVID expired'))).toHaveLength(1);
     expect(credentials.latest).toBe(held);
     expect(registry.render()).toContain('ztmesh_certificate_expiry_timestamp_seconds 0');
 

@@ -96,6 +96,7 @@ export function startCaIdentity(o: CaIdentityOptions): CaIdentitySource {
   let currentKey: KeyObject | undefined;
   let failures = 0;
   let timer: unknown;
+  let expiryTimer: unknown;
   let dueAt: number | undefined;
   let abort: AbortController | undefined;
   let closed = false;
@@ -139,6 +140,7 @@ export function startCaIdentity(o: CaIdentityOptions): CaIdentitySource {
       const next = o.build({ certChainPem: issued.certChainPem, privateKey: issued.privateKey, bundlePem: issued.bundlePem, trustDomain: o.trustDomain });
       o.credentials.swap(next);
       currentKey = issued.privateKey;
+      watchExpiry(next);
       failures = 0;
       o.metrics.renewals.labels('ca').inc();
       const now = sched.now();
@@ -172,6 +174,16 @@ export function startCaIdentity(o: CaIdentityOptions): CaIdentitySource {
     }
   }
 
+  /** Logs the moment the SVID in use expires without a successor (the credentials then read as none). */
+  function watchExpiry(svid: NonNullable<typeof o.credentials.latest>): void {
+    if (expiryTimer !== undefined) sched.clearTimeout(expiryTimer);
+    expiryTimer = sched.setTimeout(() => {
+      expiryTimer = undefined;
+      if (o.credentials.latest !== svid || closed) return;
+      log.error({ serial: svid.leaf.serialNumber, notAfter: new Date(svid.notAfter).toISOString(), failures }, 'SVID expired: refusing new connections until the CA issues a new one');
+    }, Math.max(0, svid.notAfter - sched.now()));
+  }
+
   function schedule(ms: number): void {
     if (closed) return;
     const delay = Math.max(0, ms);
@@ -191,6 +203,7 @@ export function startCaIdentity(o: CaIdentityOptions): CaIdentitySource {
       closed = true;
       dueAt = undefined;
       if (timer !== undefined) sched.clearTimeout(timer);
+      if (expiryTimer !== undefined) sched.clearTimeout(expiryTimer);
       abort?.abort();
     },
   };
