@@ -200,7 +200,7 @@ http { access_log off; keepalive_requests 10000000; server { listen 127.0.0.1:${
     const pipeCpu1 = pipes.map((c) => cpuSeconds(c.pid!));
     const pipePerK = (i: number): string => (((pipeCpu1[i]! - pipeCpu0[i]!) / viaPipe.requests) * 1000).toFixed(3);
     process.stdout.write(
-      `path ${path}, wrk -t1 -c${values.connections} -d${values.seconds}s\n` +
+      `path ${path}, ${values.h2 ? "h2load -m1 -c" : "wrk -t1 -c"}${values.connections} ${values.seconds}s\n` +
         `direct: ${direct.rps.toFixed(0)} req/s p50 ${direct.p50} p99 ${direct.p99} ${direct.mbps}/s\n` +
         `pair:   ${viaPair.rps.toFixed(0)} req/s p50 ${viaPair.p50} p99 ${viaPair.p99} ${viaPair.mbps}/s\n` +
         `CPU-s per 1000 req: inbound ${perK(0)} outbound ${perK(1)}; peak RSS MB: inbound ${peakRssMb(inbound.child.pid!).toFixed(1)} outbound ${peakRssMb(outbound.child.pid!).toFixed(1)}\n` +

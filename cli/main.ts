@@ -10,13 +10,16 @@ interface Entry {
 const commands: Record<string, Entry> = {
   // Each component adds its own line here; keep them alphabetical.
   ca: { summary: 'the mesh certificate authority: init, serve, token create, mint, bundle', load: () => import('./commands/ca.ts') },
+  dashboard: { summary: 'serve a live web page of the mesh: service graph, denials, API inventory, certificates', load: () => import('./commands/dashboard.ts') },
   demo: { summary: 'run the local demo mesh: CA, three services and their sidecars (npm start)', load: () => import('./commands/demo.ts') },
   inject: { summary: 'print manifests with the ztmesh sidecar injected (like istioctl kube-inject)', load: () => import('./commands/inject.ts') },
   inventory: { summary: 'list the mesh\'s APIs as the sidecars observed them (routes, callers, sensitive fields)', load: () => import('./commands/inventory.ts') },
   iptables: { summary: 'install the rules that send a pod\'s TCP through its sidecar (init container)', load: () => import('./commands/iptables.ts') },
+  operator: { summary: 'run the operator: watch policies and pods, push each sidecar its policies over mTLS gRPC', load: () => import('./commands/operator.ts') },
   policy: { summary: 'check, explain and simulate authorization policies (the sidecar\'s own evaluator)', load: () => import('./commands/policy.ts') },
   seal: { summary: 'seal a file with envelope encryption (AES-256-GCM), or re-wrap sealed files with a new key', load: () => import('./commands/seal.ts') },
   sidecar: { summary: 'run the sidecar proxy: mTLS inbound/outbound, identity, policies, admin port', load: () => import('./commands/sidecar.ts') },
+  status: { summary: 'show what the operator sees: workloads, identities, policies per workload, acknowledged versions', load: () => import('./commands/status.ts') },
   unseal: { summary: 'print a sealed file\'s plaintext on stdout', load: () => import('./commands/unseal.ts') },
 };
 

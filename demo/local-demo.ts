@@ -2,6 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MeshError } from '../core/errors/mesh-error.ts';
+import { silentLogger } from '../core/telemetry/logger.ts';
+import { startDashboard, type RunningDashboard } from '../dashboard/start-dashboard.ts';
 import { frontendHandler } from './apps/frontend-app.ts';
 import { ordersHandler } from './apps/orders-app.ts';
 import { paymentsHandler } from './apps/payments-app.ts';
@@ -17,6 +19,8 @@ import { demoSidecarYaml } from './sidecar-config.ts';
 import { terminalSafe } from './terminal-text.ts';
 import { prepareStateDir, type StateDir } from './state-dir.ts';
 import { DEMO_SERVICE_NAMES, DEMO_TRUST_DOMAIN, demoTopology, listPorts, type DemoServiceName, type DemoTopology } from './topology.ts';
+
+const DASHBOARD_PORT = 8090;
 
 export interface LocalDemoOptions {
   /** Keep state here (must be new or empty); default: a temporary directory removed at shutdown. */
@@ -47,6 +51,7 @@ export class LocalDemo {
   readonly #children: DemoChild[] = [];
   readonly #apps: DemoApp[] = [];
   readonly #clients: MeshClient[] = [];
+  #dashboard: RunningDashboard | undefined = undefined;
   #state: StateDir | undefined = undefined;
   #stopping = false;
   #failure: MeshError | undefined = undefined;
@@ -79,7 +84,7 @@ export class LocalDemo {
     const step = (): void => {
       if (abort.aborted) throw new MeshError('ZTMESH_DEMO_NOT_READY', 'start-up interrupted');
     };
-    await assertPortsFree(listPorts(this.topology));
+    await assertPortsFree([...listPorts(this.topology), { port: this.dashboardPort, role: 'dashboard' }]);
     this.#state = await prepareStateDir(this.#options.stateDir, this.#options.cwd);
     const dir = this.#state.path;
     // The seal key lives only in memory and in the CA processes' environment, never on disk; the
@@ -129,12 +134,28 @@ export class LocalDemo {
       const s = this.topology.services[name];
       print(`ztmesh demo: ${name.padEnd(8)} ${s.identity}  app :${s.ports.app}  sidecar in :${s.ports.inbound} out :${s.ports.outbound} admin :${s.ports.admin}`);
     }
+    step();
+    // The dashboard, in this process, reading the three sidecars' admin ports (loopback only).
+    this.#dashboard = await startDashboard({
+      listen: { host: '127.0.0.1', port: this.dashboardPort },
+      sources: DEMO_SERVICE_NAMES.map((name) => `127.0.0.1:${this.topology.services[name].ports.admin}`),
+      token: undefined,
+      intervalMs: 1000,
+      logger: silentLogger(),
+    });
+    print(`ztmesh demo: dashboard ${this.#dashboard.url}`);
+  }
+
+  /** The dashboard's port: 8090 plus the port offset. */
+  get dashboardPort(): number {
+    return DASHBOARD_PORT + this.#options.portOffset;
   }
 
   /** Stops the sidecars (they drain), then the CA, then the apps; removes a temporary state dir. */
   async stop(): Promise<void> {
     this.#stopping = true;
     const grace = this.#options.stopGraceMs ?? 5000;
+    await this.#dashboard?.close();
     const sidecars = this.#children.filter((c) => c.name !== 'ca');
     await Promise.all(sidecars.map((c) => c.stop(grace)));
     await Promise.all(this.#children.filter((c) => c.name === 'ca').map((c) => c.stop(grace)));

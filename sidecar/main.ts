@@ -4,7 +4,7 @@ import { createLogger, type Logger } from '../core/telemetry/logger.ts';
 import { Registry } from '../core/telemetry/metrics.ts';
 import { tracingConfigFromEnv } from '../core/telemetry/tracing-config.ts';
 import type { TracingSetup } from '../core/telemetry/tracing-setup.ts';
-import { startAdminServer, type AdminServer, type Readiness } from './admin/admin-server.ts';
+import { jsonRoute, startAdminServer, type AdminServer, type Readiness } from './admin/admin-server.ts';
 import { formatHostPort } from './config/host-port.ts';
 import type { SidecarConfig } from './config/load-sidecar-config.ts';
 import { startCaIdentity, type CaIdentitySource } from './identity/ca-identity-source.ts';
@@ -15,7 +15,9 @@ import { startInbound } from './inbound/inbound-server.ts';
 import type { ProxyServer } from './inbound/proxy-server.ts';
 import { startOutbound, type ServiceTarget } from './outbound/outbound-server.ts';
 import { startPolicySource, type PolicySource } from './policy/policy-source.ts';
+import { composeObservers } from './telemetry/compose-observers.ts';
 import { createRequestObserver } from './telemetry/create-request-observer.ts';
+import { RecentDecisions } from './telemetry/recent-decisions.ts';
 import { buildCredentials } from './tls/build-credentials.ts';
 
 /**
@@ -106,6 +108,9 @@ class Sidecar {
       tracing: this.#tracing,
       workload: { namespace: c.workload.namespace, labels: c.workload.labels, identity: () => this.#credentials.current?.identity },
     });
+    // Recent decisions for the admin port's /debug/decisions (read by `ztmesh dashboard`).
+    const decisions = new RecentDecisions();
+    const observers = composeObservers(observer, decisions);
 
     this.#policy = await startPolicySource({
       policyFile: c.policyFile,
@@ -137,11 +142,12 @@ class Sidecar {
 
     this.#admin = await startAdminServer({
       listen: c.admin, readiness: () => this.readiness(), registry, identity: () => this.#credentials.latest, appProbes: c.appProbes, logger,
+      routes: new Map([['/debug/decisions', jsonRoute(() => decisions.snapshot())]]),
     });
     const trustDomains: ReadonlySet<string> = new Set([c.trustDomain]);
     this.#inbound = await startInbound({
       listen: c.inbound.listen, app: c.inbound.app, tcpPorts: new Set(c.inbound.tcpPorts), credentials: this.#credentials, trustDomains,
-      authorizer: () => policy.authorizer(), peerAllowed: (peer) => policy.peerAllowed(peer), limits: c.limits, observer, metrics: registry, logger,
+      authorizer: () => policy.authorizer(), peerAllowed: (peer) => policy.peerAllowed(peer), limits: c.limits, observer: observers, metrics: registry, logger,
       pathNormalization: policy.meshConfig()?.pathNormalization ?? 'strict',
     });
     const services = new Map<string, ServiceTarget>(
@@ -150,7 +156,7 @@ class Sidecar {
         { name: s.name, identity: s.identity, endpoints: [s.address], protocol: s.protocol, ...(s.listen !== undefined ? { listen: s.listen } : {}), ...(s.port !== undefined ? { port: s.port } : {}) },
       ]),
     );
-    this.#outbound = await startOutbound({ listen: c.outbound.listen, services, credentials: this.#credentials, trustDomains, limits: c.limits, observer, metrics: registry, logger });
+    this.#outbound = await startOutbound({ listen: c.outbound.listen, services, credentials: this.#credentials, trustDomains, limits: c.limits, observer: observers, metrics: registry, logger });
     this.#serving = true;
     logger.info(
       {

@@ -2,6 +2,7 @@ import { connect as h2connect, createServer as createH2Server, type Http2Server,
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLIENT_ID, startPair, testAuthorizer, type Pair } from './fixtures/pki-pair.ts';
+import type { SpiffeId } from '../core/spiffe/spiffe-id.ts';
 
 const identity = (b: Buffer): Buffer => b;
 const method = (name: string, requestStream: boolean, responseStream: boolean) => ({
@@ -153,6 +154,29 @@ describe('HTTP/2 and gRPC through the sidecar pair', () => {
     grpcPair.setAuthorizer(testAuthorizer(() => true));
     expect(res.err?.code).toBe(grpc.status.PERMISSION_DENIED);
     expect(res.err?.metadata.get('x-ztmesh-error')).toEqual(['ZTMESH_SIDECAR_DENIED']);
+  });
+
+  it('a destination sidecar with the wrong identity is refused (502, gRPC UNAVAILABLE)', async () => {
+    const wrong = await startPair(
+      { app: { host: '127.0.0.1', port: (h2app.address() as { port: number }).port }, expectIdentity: 'spiffe://example.org/ns/shop/sa/payments' as SpiffeId },
+      h2pair.pki,
+    );
+    try {
+      const session = h2connect(`http://127.0.0.1:${wrong.outbound.address.port}`);
+      session.on('error', () => undefined);
+      const req = session.request({ ':path': '/', ':authority': 'orders' });
+      let status: unknown;
+      let body = '';
+      req.on('response', (h) => (status = h[':status']));
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.end();
+      await new Promise((r) => req.on('end', r));
+      session.close();
+      expect(status).toBe(502);
+      expect(JSON.parse(body).error.code).toBe('ZTMESH_SIDECAR_WRONG_PEER_IDENTITY');
+    } finally {
+      await wrong.close();
+    }
   });
 
   it('an unknown authority is UNAVAILABLE', async () => {

@@ -136,6 +136,23 @@ describe('inbound mTLS refuses bad peers with a reason and a metric', () => {
     }
   });
 
+  it('caps connections per peer identity', async () => {
+    const p2 = await startPair({ app: { host: '127.0.0.1', port: appPort }, limits: { maxConnectionsPerPeer: 1 } }, pair.pki);
+    try {
+      const first = mtlsConnect(p2.inbound.address.port, p2.client, p2.pki.bundlePem);
+      expect(await exchange(first, 'GET / HTTP/1.1\r\nHost: orders\r\n\r\n', 300)).toMatch(/^HTTP\/1\.1 200/);
+      const kept = mtlsConnect(p2.inbound.address.port, p2.client, p2.pki.bundlePem);
+      await new Promise((r) => kept.once('secureConnect', r));
+      await waitFor(() => p2.inbound.connections() === 1);
+      const second = await outcome(mtlsConnect(p2.inbound.address.port, p2.client, p2.pki.bundlePem));
+      expect(second.data).toBe('');
+      expect(counterValue(p2.inboundMetrics, 'ztmesh_sidecar_refusals_total{direction="inbound",code="ZTMESH_SIDECAR_TOO_MANY_CONNECTIONS"}')).toBe(1);
+      kept.destroy();
+    } finally {
+      await p2.close();
+    }
+  });
+
   it('rotation: new connections get the new certificate, open ones keep working', async () => {
     const p2 = await startPair({ app: { host: '127.0.0.1', port: appPort } }, pair.pki);
     try {

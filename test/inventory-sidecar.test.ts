@@ -1,4 +1,7 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, request as httpsRequest } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createServer, type Server } from 'node:http';
 import { PassThrough, Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -176,6 +179,34 @@ describe('inventory of real traffic through an inbound sidecar', () => {
     expect(down.err).toContain('ZTMESH_INVENTORY_UNREACHABLE');
     const unknown = await cli(['inventory', '--from', adminAddr, '--openapi', 'nope']);
     expect(unknown.err).toContain('ZTMESH_INVENTORY_UNKNOWN_SERVICE');
+  });
+
+  it('`ztmesh policy suggest` writes policies that, through `policy explain`, allow every observed call and deny an unseen caller', async () => {
+    const suggested = await cli(['policy', 'suggest', '--from', adminAddr, '--namespace', 'shop']);
+    expect(suggested.err).toBe('');
+    expect(suggested.code).toBe(0);
+    const dir = mkdtempSync(join(tmpdir(), 'ztmesh-suggest-'));
+    try {
+      const file = join(dir, 'suggested.yaml');
+      writeFileSync(file, suggested.out);
+      expect((await cli(['policy', 'check', file])).code).toBe(0);
+      const explain = async (principal: string, method: string, path: string): Promise<string> => {
+        const r = await cli(['policy', 'explain', '--policy', file, '--namespace', 'shop', '--labels', 'app=orders', '--principal', principal, '--method', method, '--path', path, '--json']);
+        expect(r.err).toBe('');
+        return (JSON.parse(r.out) as { decision: string }).decision;
+      };
+      expect(await explain(FRONTEND, 'GET', '/users/7919')).toBe('ALLOW');
+      expect(await explain(FRONTEND, 'GET', '/users/123456')).toBe('ALLOW');
+      expect(await explain(FRONTEND, 'GET', '/users/me')).toBe('ALLOW');
+      expect(await explain(FRONTEND, 'POST', '/orders')).toBe('ALLOW');
+      expect(await explain(`spiffe://${TD}/ns/shop/sa/never-seen`, 'GET', '/users/17')).toBe('DENY');
+      expect(await explain(FRONTEND, 'DELETE', '/users/17')).toBe('DENY');
+      // The scanner's probes all answered 404: no API, so nothing of it is allowed.
+      expect(await explain(SCANNER, 'GET', '/.env')).toBe('DENY');
+      expect(suggested.out).toContain('never answered with success');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('refuses a non-snapshot answer with ZTMESH_INVENTORY_BAD_SNAPSHOT', async () => {

@@ -1,4 +1,5 @@
 import { MeshError } from '../../core/errors/mesh-error.ts';
+import { suggestPolicies, suggestionYaml } from '../../core/policy/suggest.ts';
 import { demoTopology, DEMO_SERVICE_NAMES } from '../../demo/topology.ts';
 import type { InventorySnapshot } from '../../sidecar/inventory/api-inventory.ts';
 import { fetchInventory } from '../../sidecar/inventory/fetch-inventory.ts';
@@ -50,6 +51,39 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     return 0;
   }
   io.stdout.write(table(snapshots));
+  return 0;
+}
+
+const SUGGEST_USAGE = `Usage: ztmesh policy suggest [--from ADMIN_ADDR[,ADMIN_ADDR...]] [--namespace NS] [--selector-label KEY]
+
+Writes AuthorizationPolicies (YAML, for review) generated from the traffic the sidecars observed:
+per destination service one ALLOW policy naming exactly the callers, methods and route paths seen
+(route ids become the one-segment template {*}). Try them with 'policy simulate' and 'policy check'.
+
+  --from            sidecar admin addresses (default: the local demo mesh)
+  --namespace       the namespace of the policies and their workloads (default: shop, the demo's)
+  --selector-label  the label selecting a service's workload, KEY=<service> (default: app)
+`;
+
+/** ztmesh policy suggest (dispatched from cli/commands/policy.ts): the inventory as least-privilege policies. */
+export async function runSuggest(argv: string[], io: CliIo): Promise<number> {
+  const { values } = parseFlags(argv, {
+    from: { type: 'string' },
+    namespace: { type: 'string' },
+    'selector-label': { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  });
+  if (values.help === true) {
+    io.stdout.write(SUGGEST_USAGE);
+    return 0;
+  }
+  const namespace = values.namespace ?? 'shop';
+  if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(namespace)) throw new MeshError('ZTMESH_CLI_BAD_ARGS', `--namespace ${JSON.stringify(namespace)} is not a Kubernetes namespace name`);
+  const sources = values.from === undefined ? defaultSources() : values.from.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  if (sources.length === 0) throw new MeshError('ZTMESH_CLI_BAD_ARGS', '--from names no admin address');
+  const snapshots = await Promise.all(sources.map((addr) => fetchInventory(addr)));
+  const suggestion = suggestPolicies(snapshots.flatMap((s) => s.apis), { namespace, selectorLabel: values['selector-label'] ?? 'app' });
+  io.stdout.write(suggestionYaml(suggestion));
   return 0;
 }
 

@@ -22,12 +22,14 @@ const USAGE = `Usage:
       --labels k=v[,k=v] --principal SPIFFE_ID|none [--source-ip IP] [--port N] [--host H]
       --method M --path P [--header k=v]... [--claims JSON] [--request-principal ISS/SUB] [--json]
   ztmesh policy simulate --policy FILE [--policy FILE...] [--mesh-config FILE] --log AUDIT_LOG [--json]
+  ztmesh policy suggest [--from ADMIN_ADDR,...] [--namespace NS] [--selector-label KEY]
 
 check     validates policy files; prints every error as FILE: document N: field.path: message
 explain   evaluates one request with the sidecar's evaluator (path normalized first) and says why;
           --principal none: a source without a mesh identity; --port defaults to 80; --claims are
           a validated token's claims (ISS/SUB taken from iss and sub unless --request-principal)
 simulate  replays an audit log against candidate policies and lists decisions that would change
+suggest   writes ALLOW policies naming exactly the callers, methods and routes the sidecars observed
 `;
 
 function badArgs(message: string): MeshError {
@@ -40,13 +42,14 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     case 'check': return check(rest, io);
     case 'explain': return explain(rest, io);
     case 'simulate': return simulate(rest, io);
+    case 'suggest': return (await import('./inventory.ts')).runSuggest(rest, io);
     case undefined:
     case '--help':
     case '-h':
       io.stdout.write(USAGE);
       return sub === undefined ? 2 : 0;
     default:
-      throw badArgs(`unknown policy subcommand '${sub}' (check, explain, simulate)`);
+      throw badArgs(`unknown policy subcommand '${sub}' (check, explain, simulate, suggest)`);
   }
 }
 

@@ -13,6 +13,8 @@ import { authnCodes } from '../../sidecar/authn/error-codes.ts';
 import { rateLimitCodes } from '../../sidecar/ratelimit/error-codes.ts';
 import { sidecarCodes } from '../../sidecar/error-codes.ts';
 import { inventoryCodes } from '../../sidecar/inventory/error-codes.ts';
+import { controlCodes } from '../../operator/control-error-codes.ts';
+import { dashboardCodes } from '../../dashboard/error-codes.ts';
 import type { CodeTable } from './code-registry.ts';
 
 /** Every area's code table, in the order docs/errors.md lists them. Add a new area's table here. */
@@ -32,4 +34,6 @@ export const allCodeTables: readonly { readonly area: string; readonly codes: Co
   { area: 'RATELIMIT', codes: rateLimitCodes },
   { area: 'SIDECAR', codes: sidecarCodes },
   { area: 'INVENTORY', codes: inventoryCodes },
+  { area: 'DASHBOARD', codes: dashboardCodes },
+  { area: 'CONTROL', codes: controlCodes },
 ];

@@ -206,11 +206,12 @@ export async function startDistributionServer(options: DistributionServerOptions
     async close() {
       for (const sub of live.values()) sub.call.end();
       live.clear();
+      // Streams were ended cleanly above; idle client connections are not waited for long.
       await new Promise<void>((resolve) => {
         const force = setTimeout(() => {
           server.forceShutdown();
           resolve();
-        }, 2000);
+        }, 500);
         server.tryShutdown(() => {
           clearTimeout(force);
           resolve();

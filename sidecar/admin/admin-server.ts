@@ -14,6 +14,9 @@ export interface Readiness {
   readonly missing: readonly string[];
 }
 
+/** An extra admin endpoint (GET/HEAD only: the server refuses other methods before calling it). */
+export type AdminRoute = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
+
 export interface AdminServerOptions {
   readonly listen: HostPort;
   readonly readiness: () => Readiness;
@@ -24,6 +27,8 @@ export interface AdminServerOptions {
   readonly logger: Logger;
   readonly now?: () => number;
   readonly probeTimeoutMs?: number;
+  /** More endpoints by exact path (`/debug/decisions`, `/inventory`...); the built-in ones take precedence. */
+  readonly routes?: ReadonlyMap<string, AdminRoute>;
 }
 
 export interface AdminServer {
@@ -43,11 +48,17 @@ function sendError(res: ServerResponse, status: number, code: string, message: s
   send(res, status, `${JSON.stringify({ error: { code, message } })}\n`);
 }
 
+/** An admin endpoint answering `snapshot()` as JSON, read per request. */
+export function jsonRoute(snapshot: () => unknown): AdminRoute {
+  return (_req, res) => send(res, 200, `${JSON.stringify(snapshot())}\n`);
+}
+
 /**
  * The sidecar's admin port (node:http: not the hot path): /healthz (the process is alive), /ready
  * (200 only with a valid identity and policy, else 503 listing what is missing), /metrics
  * (Prometheus text), /app-health/<name> (the kubelet's rewritten probe, proxied to the app's probe
- * endpoint; the app's status is returned), /debug/identity (SPIFFE ID, serial, validity; never the key).
+ * endpoint; the app's status is returned), /debug/identity (SPIFFE ID, serial, validity; never the key),
+ * plus the `routes` its owner mounts (/debug/decisions: recent authorization decisions).
  * GET and HEAD only; bodies over 1 KiB refused; short header and request timeouts.
  */
 export async function startAdminServer(o: AdminServerOptions): Promise<AdminServer> {
@@ -91,6 +102,8 @@ export async function startAdminServer(o: AdminServerOptions): Promise<AdminServ
       }
       return send(res, result.status, result.body, 'text/plain; charset=utf-8');
     }
+    const extra = o.routes?.get(path);
+    if (extra !== undefined) return extra(req, res);
     return sendError(res, 404, 'ZTMESH_ADMIN_NOT_FOUND', 'no such admin endpoint');
   }
 

@@ -106,8 +106,8 @@ describe('AnomalyDetector', () => {
   });
 
   it('does not end a learning period early on a forward clock jump', () => {
-    const { detector, clock, seen } = setup();
-    learn(detector, clock, MALLORY, 20);
+    const { detector, clock, seen } = setup({ learningPeriod: '5m' });
+    learn(detector, clock, MALLORY, 20); // 40 requests in 20 s; the jump counts as maxClockStep (60 s), not 1 h
     clock.advance(3_600_000);
     for (let i = 0; i < 40; i++) detector.observe(MALLORY, 'GET', `/probe/${i}x`, 404, 10);
     expect(seen).toEqual([]);

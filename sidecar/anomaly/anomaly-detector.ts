@@ -1,4 +1,3 @@
-import { routeTemplate } from '../../core/http/route-template.ts';
 import type { Logger } from '../../core/telemetry/logger.ts';
 import type { Counter, Registry } from '../../core/telemetry/metrics.ts';
 import type { RequestInfo, RequestObserver, RequestOutcome, RequestScope } from '../telemetry/request-observer.ts';
@@ -90,7 +89,7 @@ export class AnomalyDetector implements RequestObserver {
     return new AnomalyScope(this, info.sourcePrincipal ?? UNKNOWN_CALLER, info.method, info.path);
   }
 
-  /** Folds one completed request in; `path` is the normalized path (templated here). */
+  /** Folds one completed request in; `path` is the normalized path (templated by the caller's baseline). */
   observe(caller: string, method: string, path: string, status: number, responseBytes: number): void {
     const now = this.#clock.now();
     let c = this.#callers.get(caller);
@@ -111,7 +110,7 @@ export class AnomalyDetector implements RequestObserver {
     c.touched = now;
     this.#current = c;
     this.#now = now;
-    c.observe(now, method, routeTemplate(path), status, responseBytes, this.config, this.#report);
+    c.observe(now, method, path, status, responseBytes, this.config, this.#report);
     this.#current = undefined;
   }
 

@@ -1,3 +1,4 @@
+import { routeTemplate } from '../../core/http/route-template.ts';
 import type { AnomalyConfig, AnomalyKind } from './anomaly-config.ts';
 import { RateWindow } from './rate-window.ts';
 
@@ -5,7 +6,9 @@ import { RateWindow } from './rate-window.ts';
 export const CALLER_RATE_SCALES: readonly number[] = [1_000, 10_000, 60_000];
 const ROUTE_RATE_SCALE = 10_000;
 const ERROR_WINDOW = 10_000;
-const RATE_ALPHA = 0.05;
+/** Rate baselines remember about this long (ms), and their peaks decay with this half-life. */
+const RATE_MEMORY = 600_000;
+const PEAK_HALF_LIFE = 3_600_000;
 const RATIO_ALPHA = 0.1;
 const SIZE_ALPHA = 0.05;
 const MAX_IDLE_WINDOWS = 10;
@@ -38,7 +41,7 @@ class RouteBaseline {
 
   constructor(now: number) {
     this.touched = now;
-    this.rate = new RateWindow(ROUTE_RATE_SCALE, now);
+    this.rate = new RateWindow(ROUTE_RATE_SCALE, now, RATE_MEMORY, PEAK_HALF_LIFE);
   }
 }
 
@@ -70,7 +73,7 @@ export class CallerBaseline {
     this.caller = caller;
     this.firstSeen = now;
     this.touched = now;
-    this.rates = CALLER_RATE_SCALES.map((w) => new RateWindow(w, now));
+    this.rates = CALLER_RATE_SCALES.map((w) => new RateWindow(w, now, RATE_MEMORY, PEAK_HALF_LIFE));
     this.#errorStart = now - (now % ERROR_WINDOW);
   }
 
@@ -78,18 +81,21 @@ export class CallerBaseline {
     return now - this.firstSeen >= config.learningPeriod && this.requests >= config.minLearningRequests;
   }
 
-  /** Folds one completed request into the baseline, reporting deviations once learned. */
-  observe(now: number, method: string, route: string, status: number, responseBytes: number, config: AnomalyConfig, report: Report): void {
+  /** Folds one completed request (normalized `path`) into the baseline, reporting deviations once learned. */
+  observe(now: number, method: string, path: string, status: number, responseBytes: number, config: AnomalyConfig, report: Report): void {
+    // A path without identifiers is its own template (routeTemplate is idempotent): one lookup.
+    let r = this.routes.get(path);
+    const route = r === undefined ? routeTemplate(path) : path;
+    if (r === undefined && route !== path) r = this.routes.get(route);
     const learned = this.learned(now, config);
     this.requests++;
 
     for (const w of this.rates) {
-      w.advance(now, RATE_ALPHA, MAX_IDLE_WINDOWS);
+      w.advance(now, MAX_IDLE_WINDOWS);
       w.count++;
       if (learned) checkRate(w, config, method, route, `requests per ${w.width / 1000}s`, report);
     }
 
-    let r = this.routes.get(route);
     if (r === undefined) {
       if (learned && config.newRoutes) report('new-route', method, route, 'calls to a route this caller never used', 1, 0, undefined);
       r = this.#addRoute(route, now, config.maxRoutesPerCaller);
@@ -103,7 +109,7 @@ export class CallerBaseline {
       if (learned && config.newMethods && r.methods.length > 0) report('new-method', method, route, `method never used on this route (known: ${r.methods.join(',')})`, 1, 0, undefined);
       if (r.methods.length < MAX_METHODS_PER_ROUTE) r.methods.push(method);
     }
-    r.rate.advance(now, RATE_ALPHA, MAX_IDLE_WINDOWS);
+    r.rate.advance(now, MAX_IDLE_WINDOWS);
     r.rate.count++;
     if (learned) checkRate(r.rate, config, method, route, `requests per ${ROUTE_RATE_SCALE / 1000}s on this route`, report);
 
@@ -170,9 +176,9 @@ export class CallerBaseline {
 }
 
 function checkRate(w: RateWindow, config: AnomalyConfig, method: string, route: string, measure: string, report: Report): void {
-  if (w.fired || w.windows < MIN_RATE_WINDOWS || w.count < config.minBurstRequests) return;
+  if (w.fired || w.windows < MIN_RATE_WINDOWS || w.count < config.minBurstRequests || w.count < (config.minBurstRate * w.width) / 1000) return;
   const sd = Math.sqrt(w.variance);
-  if (w.count >= w.mean * config.minFactor && w.count >= w.mean + config.threshold * sd) {
+  if (w.count >= w.mean * config.minFactor && w.count >= w.mean + config.threshold * sd && w.count >= w.peak * config.peakFactor) {
     w.fired = true;
     report('rate', method, route, measure, w.count, w.mean, sd);
   }

@@ -31,6 +31,15 @@ export function relayH2(down: ServerHttp2Stream, pooled: PooledH2Session, header
   }
   let trailers: IncomingHttpHeaders | undefined;
   let status = 0;
+  // Set once the sidecar answered itself: later upstream events must not touch the stream.
+  let refused = false;
+  const refuse = (err: unknown): void => {
+    if (refused) return;
+    refused = true;
+    // A stream cancelled because its session failed carries the session's error as its cause.
+    const cause = err instanceof Error && err.cause !== undefined ? err.cause : undefined;
+    fail(down, ctx, pooled.error ?? cause ?? err);
+  };
   up.on('response', (h: IncomingHttpHeaders, flags: number) => {
     status = Number(h[':status'] ?? 0);
     if (down.destroyed || down.closed) return;
@@ -44,7 +53,8 @@ export function relayH2(down: ServerHttp2Stream, pooled: PooledH2Session, header
     down.sendTrailers(trailers === undefined ? {} : responseH2Headers(trailers));
   });
   up.on('error', (err: Error) => {
-    if (!down.headersSent) fail(down, ctx, pooled.error ?? err);
+    if (refused) return;
+    if (!down.headersSent) refuse(err);
     else if (!down.closed) down.close(constants.NGHTTP2_INTERNAL_ERROR);
   });
   down.on('error', () => {
@@ -52,8 +62,8 @@ export function relayH2(down: ServerHttp2Stream, pooled: PooledH2Session, header
   });
   up.on('close', () => {
     const code = up.rstCode ?? 0;
-    if (code !== constants.NGHTTP2_NO_ERROR && !down.closed && !down.destroyed) {
-      if (!down.headersSent) fail(down, ctx, pooled.error ?? new Error(`upstream reset the stream (${code})`));
+    if (!refused && code !== constants.NGHTTP2_NO_ERROR && !down.closed && !down.destroyed) {
+      if (!down.headersSent) refuse(new Error(`upstream reset the stream (${code})`));
       else down.close(code);
     }
     ctx.scope.end({ status, errorCode: undefined, requestBytes: 0, responseBytes: 0 });

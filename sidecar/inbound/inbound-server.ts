@@ -111,6 +111,8 @@ export async function startInbound(p: InboundParams): Promise<ProxyServer> {
     ALPNProtocols: INBOUND_ALPN,
     allowHalfOpen: true,
     noDelay: true,
+    // A client that does not finish its handshake is dropped as promptly as a slow request head.
+    handshakeTimeout: limits.headersTimeoutMs,
     SNICallback: (_name, cb) => {
       const current = p.credentials.current;
       if (current === undefined) cb(new Error('no credentials'), undefined);

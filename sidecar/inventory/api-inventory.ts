@@ -164,7 +164,7 @@ export class ApiInventory implements RequestObserver {
    * JSON bodies, the sniffed top-level field names (sniffJsonFields). Never creates a route.
    */
   recordResponse(method: string, path: string, contentType: string | undefined, fields: JsonFieldSniff | undefined): void {
-    const entry = this.#routes.get(routeTemplate(path))?.get(method);
+    const entry = (this.#routes.get(path) ?? this.#routes.get(routeTemplate(path)))?.get(method);
     if (entry === undefined) return;
     if (contentType !== undefined) addCapped(entry.responseContentTypes, mediaType(contentType), this.#maxContentTypes);
     if (fields === undefined) return;
@@ -179,8 +179,10 @@ export class ApiInventory implements RequestObserver {
   }
 
   #entryFor(method: string, path: string): RouteEntry | undefined {
-    const route = routeTemplate(path);
-    let byMethod = this.#routes.get(route);
+    // A path without identifiers is its own template (routeTemplate is idempotent): one lookup.
+    let byMethod = this.#routes.get(path);
+    const route = byMethod === undefined ? routeTemplate(path) : path;
+    if (byMethod === undefined && route !== path) byMethod = this.#routes.get(route);
     const found = byMethod?.get(method);
     if (found !== undefined) return found;
     if (this.#size >= this.maxRoutes) {

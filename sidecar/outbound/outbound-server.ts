@@ -62,7 +62,7 @@ export async function startOutbound(p: OutboundParams): Promise<OutboundServer> 
     if (target.protocol === 'tcp') {
       if (target.listen === undefined || target.port === undefined || target.endpoints.length === 0) continue;
       const connector = new PeerConnector(target.endpoints[0]!, target.identity, p.credentials, p.trustDomains, 'ztmesh-tcp');
-      tcp.push(new TcpOutboundListener(name, connector, target.port, refusals, limits.maxConnectionsPerPeer));
+      tcp.push(new TcpOutboundListener(name, connector, target.port, refusals, limits.maxConnectionsPerPeer, limits.connectTimeoutMs));
       continue;
     }
     const servicePools = target.endpoints.map(

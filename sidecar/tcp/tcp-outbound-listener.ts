@@ -29,8 +29,10 @@ export class TcpOutboundListener {
   readonly #preamble: Buffer;
   readonly #refusals: RefusalLog;
   readonly #maxPerPeer: number;
+  readonly #connectTimeoutMs: number;
 
-  constructor(name: string, connector: PeerConnector, destinationPort: number, refusals: RefusalLog, maxPerPeer: number) {
+  constructor(name: string, connector: PeerConnector, destinationPort: number, refusals: RefusalLog, maxPerPeer: number, connectTimeoutMs: number) {
+    this.#connectTimeoutMs = connectTimeoutMs;
     this.name = name;
     this.#connector = connector;
     this.#refusals = refusals;
@@ -59,6 +61,12 @@ export class TcpOutboundListener {
       return;
     }
     let piped = false;
+    peer.setTimeout(this.#connectTimeoutMs, () => {
+      if (piped) return;
+      this.#refusals.record('ZTMESH_SIDECAR_UPSTREAM_TIMEOUT', `connecting to ${this.name} timed out`, { service: this.name });
+      peer.destroy();
+      app.destroy();
+    });
     peer.on('error', (err: Error) => {
       if (piped) return;
       const r = upstreamRefusal(err, this.name);
@@ -67,6 +75,7 @@ export class TcpOutboundListener {
     });
     peer.on('secureConnect', () => {
       piped = true;
+      peer.setTimeout(0);
       peer.write(this.#preamble);
       new BytePipe(app, peer, () => undefined);
     });

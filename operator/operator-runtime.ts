@@ -1,0 +1,64 @@
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { Logger } from '../core/telemetry/logger.ts';
+import { startOperatorAdmin, type RunningOperatorAdmin } from './admin/operator-admin-server.ts';
+import { clusterSources, type ClusterSources } from './cluster-sources.ts';
+import { ControlLoop } from './control-loop.ts';
+import { startDistributionServer, type RunningDistributionServer } from './distribute/distribution-server.ts';
+import type { PemIdentity } from './distribute/mtls-server-credentials.ts';
+import { LeaseElector } from './kube/lease-elector.ts';
+import { kubeStatusWriter } from './kube/status-writer.ts';
+
+export interface OperatorOptions {
+  readonly kubeConfig: KubeConfig;
+  readonly trustDomain: string;
+  /** The operator's own SVID (spiffe://<td>/ns/ztmesh-system/sa/ztmesh-operator), for the distribution service. */
+  readonly identity: PemIdentity;
+  readonly distributionListen: string;
+  readonly adminListen: string;
+  readonly lease: { readonly namespace: string; readonly name: string; readonly identity: string; readonly durationMs?: number; readonly retryMs?: number };
+  readonly logger: Logger;
+  readonly watchBackoff?: { readonly initialMs: number; readonly maxMs: number };
+  readonly resyncMs?: number;
+}
+
+export interface RunningOperator {
+  readonly distributionPort: number;
+  readonly adminPort: number;
+  readonly loop: ControlLoop;
+  stop(): Promise<void>;
+}
+
+/**
+ * Wires the operator: watches → control loop (pure reconcilers) → policy distribution and, while
+ * this replica holds the Lease, status writes; the admin endpoint reports readiness from the
+ * watches' health. Distribution is served by every replica (sidecars may reach any of them).
+ */
+export async function startOperator(o: OperatorOptions): Promise<RunningOperator> {
+  let loop: ControlLoop | undefined;
+  const distribution: RunningDistributionServer = await startDistributionServer({ listen: o.distributionListen, identity: o.identity, trustDomain: o.trustDomain, logger: o.logger, onAck: () => loop?.schedule() });
+  const sources: ClusterSources = clusterSources({ kubeConfig: o.kubeConfig, logger: o.logger, onChange: () => loop?.schedule(), ...(o.watchBackoff ? { backoff: o.watchBackoff } : {}), ...(o.resyncMs !== undefined ? { resyncMs: o.resyncMs } : {}) });
+  const elector = new LeaseElector({ kubeConfig: o.kubeConfig, ...o.lease, logger: o.logger, onChange: () => loop?.schedule() });
+  loop = new ControlLoop({ sources, distribution, statusWriter: kubeStatusWriter(o.kubeConfig), isLeader: () => elector.isLeader(), trustDomain: o.trustDomain, logger: o.logger });
+  const controlLoop = loop;
+  let admin: RunningOperatorAdmin;
+  try {
+    admin = await startOperatorAdmin({ listen: o.adminListen, logger: o.logger, informers: () => sources.health(), view: () => ({ ...controlLoop.view(), informers: sources.health() }) });
+  } catch (err) {
+    await distribution.close();
+    throw err;
+  }
+  elector.start();
+  await sources.start();
+  controlLoop.schedule();
+  return {
+    distributionPort: distribution.port,
+    adminPort: admin.port,
+    loop: controlLoop,
+    async stop() {
+      await elector.stop();
+      await sources.stop();
+      await distribution.close();
+      await admin.close();
+    },
+  };
+}
