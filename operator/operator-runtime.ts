@@ -25,6 +25,8 @@ export interface RunningOperator {
   readonly distributionPort: number;
   readonly adminPort: number;
   readonly loop: ControlLoop;
+  /** Swaps the distribution service's serving SVID (rotation); new connections use it. */
+  rotateIdentity(identity: PemIdentity): void;
   stop(): Promise<void>;
 }
 
@@ -37,7 +39,16 @@ export async function startOperator(o: OperatorOptions): Promise<RunningOperator
   let loop: ControlLoop | undefined;
   const distribution: RunningDistributionServer = await startDistributionServer({ listen: o.distributionListen, identity: o.identity, trustDomain: o.trustDomain, logger: o.logger, onAck: () => loop?.schedule() });
   const sources: ClusterSources = clusterSources({ kubeConfig: o.kubeConfig, logger: o.logger, onChange: () => loop?.schedule(), ...(o.watchBackoff ? { backoff: o.watchBackoff } : {}), ...(o.resyncMs !== undefined ? { resyncMs: o.resyncMs } : {}) });
-  const elector = new LeaseElector({ kubeConfig: o.kubeConfig, ...o.lease, logger: o.logger, onChange: () => loop?.schedule() });
+  const elector = new LeaseElector({
+    kubeConfig: o.kubeConfig,
+    namespace: o.lease.namespace,
+    name: o.lease.name,
+    identity: o.lease.identity,
+    ...(o.lease.durationMs !== undefined ? { leaseDurationMs: o.lease.durationMs } : {}),
+    ...(o.lease.retryMs !== undefined ? { retryMs: o.lease.retryMs } : {}),
+    logger: o.logger,
+    onChange: () => loop?.schedule(),
+  });
   loop = new ControlLoop({ sources, distribution, statusWriter: kubeStatusWriter(o.kubeConfig), isLeader: () => elector.isLeader(), trustDomain: o.trustDomain, logger: o.logger });
   const controlLoop = loop;
   let admin: RunningOperatorAdmin;
@@ -54,6 +65,7 @@ export async function startOperator(o: OperatorOptions): Promise<RunningOperator
     distributionPort: distribution.port,
     adminPort: admin.port,
     loop: controlLoop,
+    rotateIdentity: (identity) => distribution.rotate(identity),
     async stop() {
       await elector.stop();
       await sources.stop();

@@ -22,6 +22,7 @@ export const sidecarCodes = defineCodes('SIDECAR', {
   ZTMESH_SIDECAR_TOO_MANY_CONNECTIONS: 'The peer already holds the maximum number of connections; the new one was closed.',
   ZTMESH_SIDECAR_DENIED: 'Authorization policy denied the request (403; the policy reason is in the message).',
   ZTMESH_SIDECAR_NO_POLICY: 'No valid authorization policy is loaded: every request is denied (fail closed, 403).',
+  ZTMESH_SIDECAR_SOURCE_NOT_ALLOWED: 'A connection came from a source address outside inbound.allowedSourceCidrs; it was reset before the TLS handshake.',
   ZTMESH_SIDECAR_PEER_DENIED: 'The peer identity or certificate serial is on the deny list; its connection was refused.',
   ZTMESH_SIDECAR_NO_ROUTE: 'The outbound request\'s authority names no configured service (503).',
   ZTMESH_SIDECAR_UPSTREAM_REFUSED: 'The upstream (app or peer sidecar) refused or reset the connection before answering (502/503).',

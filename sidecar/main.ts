@@ -12,6 +12,7 @@ import { ExpiringCredentialsRef } from './identity/expiring-credentials-ref.ts';
 import { startFileIdentity, type FileIdentitySource } from './identity/file-identity-source.ts';
 import { registerIdentityMetrics } from './identity/identity-metrics.ts';
 import { startInbound } from './inbound/inbound-server.ts';
+import { InboundAuthn } from './inbound/inbound-authn.ts';
 import type { ProxyServer } from './inbound/proxy-server.ts';
 import { startOutbound, type ServiceTarget } from './outbound/outbound-server.ts';
 import { startPolicySource, type PolicySource } from './policy/policy-source.ts';
@@ -149,11 +150,14 @@ class Sidecar {
       listen: c.inbound.listen, app: c.inbound.app, tcpPorts: new Set(c.inbound.tcpPorts), credentials: this.#credentials, trustDomains,
       authorizer: () => policy.authorizer(), peerAllowed: (peer) => policy.peerAllowed(peer), limits: c.limits, observer: observers, metrics: registry, logger,
       pathNormalization: policy.meshConfig()?.pathNormalization ?? 'strict',
+      authn: c.requestAuthentication === undefined ? undefined : new InboundAuthn(c.requestAuthentication),
+      rateLimit: () => policy.meshConfig()?.rateLimit,
+      allowedSourceCidrs: c.inbound.allowedSourceCidrs,
     });
     const services = new Map<string, ServiceTarget>(
       c.outbound.services.map((s) => [
         s.name,
-        { name: s.name, identity: s.identity, endpoints: [s.address], protocol: s.protocol, ...(s.listen !== undefined ? { listen: s.listen } : {}), ...(s.port !== undefined ? { port: s.port } : {}) },
+        { name: s.name, identity: s.identity, endpoints: s.endpoints, balancer: s.balancer, protocol: s.protocol, ...(s.listen !== undefined ? { listen: s.listen } : {}), ...(s.port !== undefined ? { port: s.port } : {}) },
       ]),
     );
     this.#outbound = await startOutbound({ listen: c.outbound.listen, services, credentials: this.#credentials, trustDomains, limits: c.limits, observer: observers, metrics: registry, logger });

@@ -2,6 +2,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
+import { connect } from 'node:tls';
+import { X509Certificate } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../cli/main.ts';
 import { buildRequestAttributes } from '../core/policy/build-request.ts';
@@ -162,6 +164,48 @@ describe('operator end to end', () => {
     console.log(`policy propagation over 20 changes (API write -> both sidecars compiled): median ${median} ms, max ${max} ms`);
     expect(max).toBeLessThan(2000);
   });
+
+  it('restarts a broken watch with jittered backoff (counted in /status), is ready again, and still propagates', async () => {
+    const admin = `http://127.0.0.1:${operator!.adminPort}`;
+    const before = api.requests.length;
+    api.failNext('authorizationpolicies', 3);
+    api.dropWatches();
+    const ready = async () => (await fetch(`${admin}/ready`)).status;
+    await until(() => api.requests.slice(before).filter((r) => r.plural === 'authorizationpolicies').length >= 4, 'retries', 15_000);
+    // Recovered: ready again, and a change still reaches the sidecar.
+    let status = 0;
+    for (let i = 0; i < 200 && status !== 200; i++) {
+      status = await ready();
+      if (status !== 200) await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(status).toBe(200);
+    const view = (await (await fetch(`${admin}/status`)).json()) as { informers: { name: string; restarts: number }[] };
+    expect(view.informers.find((i) => i.name === 'authorizationpolicies')!.restarts).toBeGreaterThanOrEqual(3);
+    // Three failures cost four requests spread by the backoff, not a tight loop.
+    const policyRequests = api.requests.slice(before).filter((r) => r.plural === 'authorizationpolicies');
+    expect(policyRequests.length).toBeLessThan(10);
+    api.apply('authorizationpolicies', allowFrom('admin'));
+    await until(() => decide(subscribers.orders, 'web') === 'DENY', 'change after watch recovery', 2000);
+    api.apply('authorizationpolicies', allowFrom('web'));
+    await until(() => decide(subscribers.orders, 'web') === 'ALLOW', 'change back', 2000);
+  }, 60_000);
+
+  it('rotates its serving SVID when the identity files change', async () => {
+    const next = await ids.operator();
+    writeFileSync(join(dir, 'svid-key.pem'), next.keyPem, { mode: 0o600 });
+    writeFileSync(join(dir, 'svid.pem'), next.certChainPem);
+    await until(() => operator!.logs.some((l) => l['msg'] === 'distribution serving identity rotated'), 'rotation', 20_000);
+    const creds = await ids.sidecar('shop', 'orders');
+    const served = await new Promise<string>((resolve, reject) => {
+      const socket = connect({ host: '127.0.0.1', port: operator!.distributionPort, secureContext: creds.clientContext, ALPNProtocols: ['h2'], servername: 'ztmesh-operator', checkServerIdentity: () => undefined });
+      socket.on('error', reject);
+      socket.on('secureConnect', () => {
+        resolve(socket.getPeerCertificate().serialNumber);
+        socket.destroy();
+      });
+    });
+    expect(served.toUpperCase()).toBe(new X509Certificate(next.certChainPem).serialNumber.toUpperCase());
+  }, 60_000);
 
   it('keeps the last good policies while the operator is down, and resyncs after a restart', async () => {
     const before = subscribers.orders.current()!.version;

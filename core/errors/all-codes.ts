@@ -11,6 +11,7 @@ import { httpPathCodes } from '../http/error-codes.ts';
 import { policyCodes } from '../policy/error-codes.ts';
 import { authnCodes } from '../../sidecar/authn/error-codes.ts';
 import { rateLimitCodes } from '../../sidecar/ratelimit/error-codes.ts';
+import { balanceCodes } from '../../sidecar/balance/error-codes.ts';
 import { sidecarCodes } from '../../sidecar/error-codes.ts';
 import { inventoryCodes } from '../../sidecar/inventory/error-codes.ts';
 import { controlCodes } from '../../operator/control-error-codes.ts';
@@ -32,6 +33,7 @@ export const allCodeTables: readonly { readonly area: string; readonly codes: Co
   { area: 'POLICY', codes: policyCodes },
   { area: 'AUTHN', codes: authnCodes },
   { area: 'RATELIMIT', codes: rateLimitCodes },
+  { area: 'BALANCE', codes: balanceCodes },
   { area: 'SIDECAR', codes: sidecarCodes },
   { area: 'INVENTORY', codes: inventoryCodes },
   { area: 'DASHBOARD', codes: dashboardCodes },

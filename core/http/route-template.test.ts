@@ -43,3 +43,24 @@ describe('routeTemplate', () => {
     expect(isIdentifierSegment('cafe1234')).toBe(true);
   });
 });
+
+describe('routeTemplate on hostile input', () => {
+  it('never throws, is idempotent, and keeps the segment count for any path', async () => {
+    const fc = (await import('fast-check')).default;
+    fc.assert(
+      fc.property(fc.array(fc.string({ maxLength: 80 }).map((s) => s.replace(/\//g, '')), { maxLength: 12 }), (segments) => {
+        const path = `/${segments.join('/')}`;
+        const t = routeTemplate(path);
+        expect(routeTemplate(t)).toBe(t);
+        expect(t.split('/').length).toBe(path.split('/').length);
+        expect(t.length).toBeLessThanOrEqual(path.length + 4 * segments.length);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('collapses a scanner\'s random tokens and long junk into {id}', () => {
+    expect(routeTemplate('/api/Zx81kQ2mP0aLw9Rt/5')).toBe('/api/{id}/{id}');
+    expect(routeTemplate(`/${'A1'.repeat(40)}`)).toBe('/{id}');
+  });
+});

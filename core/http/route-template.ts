@@ -18,27 +18,38 @@ export const ID_PLACEHOLDER = '{id}';
 
 const MAX_LITERAL_SEGMENT = 64;
 
-function isDigit(c: number): boolean {
-  return c >= 0x30 && c <= 0x39;
-}
+// Character classes, one table lookup per character.
+const DIGIT = 1;
+const HEX_LETTER = 2;
+const LETTER = 4;
+const TOKEN = 8; // [A-Za-z0-9_=-]
+const CLASSES = new Uint8Array(128);
+for (let c = 0x30; c <= 0x39; c++) CLASSES[c] = DIGIT | TOKEN;
+for (let c = 0x41; c <= 0x5a; c++) CLASSES[c] = LETTER | TOKEN | (c <= 0x46 ? HEX_LETTER : 0);
+for (let c = 0x61; c <= 0x7a; c++) CLASSES[c] = LETTER | TOKEN | (c <= 0x66 ? HEX_LETTER : 0);
+CLASSES[0x2d] = TOKEN;
+CLASSES[0x5f] = TOKEN;
+CLASSES[0x3d] = TOKEN;
 
-function isHexLetter(c: number): boolean {
-  return (c >= 0x61 && c <= 0x66) || (c >= 0x41 && c <= 0x46);
-}
-
-function isLetter(c: number): boolean {
-  return (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a);
-}
-
-function isUuid(s: string, start: number, end: number): boolean {
-  if (end - start !== 36) return false;
+function isUuid(s: string, start: number): boolean {
   for (let i = 0; i < 36; i++) {
     const c = s.charCodeAt(start + i);
     if (i === 8 || i === 13 || i === 18 || i === 23) {
       if (c !== 0x2d) return false;
-    } else if (!isDigit(c) && !isHexLetter(c)) return false;
+    } else if (c >= 128 || (CLASSES[c]! & (DIGIT | HEX_LETTER)) === 0) return false;
   }
   return true;
+}
+
+function hasEmailAt(s: string, start: number, end: number): boolean {
+  let at = s.indexOf('@', start);
+  if (at < 0 || at >= end) {
+    at = s.indexOf('%40', start);
+    if (at < 0 || at >= end) return false;
+  }
+  if (at === start) return false;
+  const dot = s.indexOf('.', at);
+  return dot > at && dot < end - 1;
 }
 
 /** True when `s.slice(start, end)` looks like an identifier rather than a route name. */
@@ -51,40 +62,32 @@ export function isIdentifierSegment(s: string, start = 0, end = s.length): boole
   let hexLetters = 0;
   let tokenChars = 0;
   let alternations = 0;
-  let at = -1;
-  let prevKind = 0; // 1 letter, 2 digit
+  let prev = 0; // DIGIT or LETTER of the last alphanumeric character
   for (let i = start; i < end; i++) {
     const c = s.charCodeAt(i);
-    let kind = 0;
-    if (isDigit(c)) {
-      digits++;
-      tokenChars++;
-      kind = 2;
-    } else if (isLetter(c)) {
+    const f = c < 128 ? CLASSES[c]! : 0;
+    if (f === 0) continue;
+    tokenChars++;
+    const kind = f & (DIGIT | LETTER);
+    if (kind === 0) continue;
+    if (kind === DIGIT) digits++;
+    else {
       letters++;
-      tokenChars++;
-      if (isHexLetter(c)) hexLetters++;
-      kind = 1;
-    } else if (c === 0x2d || c === 0x5f || c === 0x3d) {
-      tokenChars++;
-    } else if (c === 0x40 && at < 0) {
-      at = i;
-    } else if (c === 0x25 && at < 0 && i + 2 < end && s.charCodeAt(i + 1) === 0x34 && s.charCodeAt(i + 2) === 0x30) {
-      at = i; // %40
+      if ((f & HEX_LETTER) !== 0) hexLetters++;
     }
-    if (kind !== 0) {
-      if (prevKind !== 0 && kind !== prevKind) alternations++;
-      prevKind = kind;
-    }
+    if (prev !== 0 && kind !== prev) alternations++;
+    prev = kind;
   }
   if (digits === len) return true;
-  if (at > start && s.indexOf('.', at) > at && s.indexOf('.', at) < end - 1) return true;
-  if (len >= 4 && digits * 2 >= len && tokenChars === len) return true;
-  if (len === 36 && isUuid(s, start, end)) return true;
-  const hexOnly = digits + hexLetters === len;
-  if (hexOnly && (len >= 12 || (len >= 8 && digits > 0 && hexLetters > 0))) return true;
-  if (len >= 16 && tokenChars === len && digits >= 2 && letters > 0 && alternations >= 2) return true;
-  return false;
+  if (tokenChars === len) {
+    if (len >= 4 && digits * 2 >= len) return true;
+    if (len === 36 && isUuid(s, start)) return true;
+    const hexOnly = digits + hexLetters === len;
+    if (hexOnly && (len >= 12 || (len >= 8 && digits > 0 && hexLetters > 0))) return true;
+    if (len >= 16 && digits >= 2 && letters > 0 && alternations >= 2) return true;
+    return false;
+  }
+  return hasEmailAt(s, start, end);
 }
 
 /**

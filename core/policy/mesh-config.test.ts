@@ -9,8 +9,8 @@ describe('mesh config', () => {
     expect(defaultMeshConfig()).toMatchObject({ trustDomain: 'cluster.local', rootNamespace: 'ztmesh-system', defaultAction: 'DENY', pathNormalization: 'strict', denyList: { spiffeIds: [], serials: [] } });
   });
 
-  it('accepts the example of core/policy/README.md', () => {
-    const readme = readFileSync(new URL('./README.md', import.meta.url), 'utf8');
+  it('accepts the example of docs/policy.md', () => {
+    const readme = readFileSync(new URL('../../docs/policy.md', import.meta.url), 'utf8');
     const yaml = /```yaml\n([\s\S]*?)```/.exec(readme)![1]!;
     const config = meshConfigSchema.parse(parse(yaml));
     expect(config.rateLimit.routes[0]!.name).toBe('orders-write');

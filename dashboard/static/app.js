@@ -19,6 +19,8 @@
 
   function fill(node, attrs, children) {
     for (const [k, v] of Object.entries(attrs || {})) {
+      // Never an attribute that loads or runs something: the values here may come from the mesh.
+      if (/^(on|href$|src$|xlink:|style$|srcdoc$|action$|formaction$)/i.test(k)) throw new Error(`refusing attribute ${k}`);
       if (v !== undefined && v !== null) node.setAttribute(k, String(v));
     }
     for (const c of children) {
@@ -247,7 +249,7 @@
     replace('workloads', table(['Workload', 'SPIFFE ID', 'Admin port', 'Certificate expires in', 'Serial', 'State'], workloads.map((w) => {
       const cert = w.certificate;
       const expiry = cert === null ? el('span', {}, 'no SVID yet') : el('span', { class: 'countdown', 'data-not-after': cert.notAfter }, '');
-      const state = w.error !== null ? el('span', { class: 'badge deny', title: w.error.message }, `unreachable: ${w.error.code}`) : el('span', { class: 'badge ok' }, 'reading');
+      const state = w.error !== null ? el('span', { class: 'badge deny', title: w.error.message }, `unreachable: ${w.error.code}`) : el('span', { class: 'badge ok' }, 'read OK');
       return el('tr', { class: 'workload' },
         el('td', {}, w.name),
         el('td', { class: 'mono' }, w.identity === null ? '—' : w.identity),

@@ -36,6 +36,7 @@ export class LeaseElector {
   #lastRenew = 0;
   #timer: NodeJS.Timeout | undefined = undefined;
   #stopped = false;
+  #inflight: Promise<void> = Promise.resolve();
 
   constructor(options: LeaseElectorOptions) {
     this.#o = options;
@@ -50,13 +51,15 @@ export class LeaseElector {
 
   start(): void {
     this.#stopped = false;
-    void this.#tick();
+    this.#inflight = this.#tick();
   }
 
   /** Stops competing; a leader releases the lease so another replica takes over at once. */
   async stop(): Promise<void> {
     this.#stopped = true;
     if (this.#timer !== undefined) clearTimeout(this.#timer);
+    // Let a round in flight finish first, so its renewal cannot land after the release.
+    await this.#inflight;
     if (!this.#leader) return;
     this.#set(false);
     try {
@@ -86,7 +89,9 @@ export class LeaseElector {
       if (httpCode(err) !== 409) this.#o.logger.warn({ code: 'ZTMESH_CONTROL_LEASE_FAILED', err: { message: err instanceof Error ? err.message : String(err) } }, 'leader lease round failed');
     }
     if (this.#stopped) return;
-    this.#timer = setTimeout(() => void this.#tick(), this.#o.retryMs ?? 2000);
+    this.#timer = setTimeout(() => {
+      this.#inflight = this.#tick();
+    }, this.#o.retryMs ?? 2000);
     this.#timer.unref();
   }
 

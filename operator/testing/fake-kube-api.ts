@@ -15,6 +15,9 @@ export interface FakeRequest {
   readonly method: string;
   readonly plural: string;
   readonly watch: boolean;
+  readonly subresource: 'status' | undefined;
+  /** The bearer token the client sent (tells replicas apart in tests). */
+  readonly token: string | undefined;
   readonly at: number;
 }
 
@@ -85,11 +88,12 @@ export class FakeKubeApiServer {
     return `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}`;
   }
 
-  kubeConfig(): KubeConfig {
+  /** A KubeConfig pointing at this fake; `token` tells clients apart in `requests`. */
+  kubeConfig(token = 'fake-token'): KubeConfig {
     const kc = new KubeConfig();
     kc.loadFromOptions({
       clusters: [{ name: 'fake', server: this.url, skipTLSVerify: true }],
-      users: [{ name: 'ztmesh-operator', token: 'fake-token' }],
+      users: [{ name: 'ztmesh-operator', token }],
       contexts: [{ name: 'fake', cluster: 'fake', user: 'ztmesh-operator', namespace: 'ztmesh-system' }],
       currentContext: 'fake',
     });
@@ -167,7 +171,9 @@ export class FakeKubeApiServer {
     }
     const { resource: r, namespace, name, subresource } = route;
     const watch = url.searchParams.get('watch') === 'true' || url.searchParams.get('watch') === '1';
-    this.requests.push({ method: req.method ?? 'GET', plural: r.plural, watch, at: Date.now() });
+    const auth = req.headers.authorization;
+    const token = auth?.startsWith('Bearer ') === true ? auth.slice(7) : undefined;
+    this.requests.push({ method: req.method ?? 'GET', plural: r.plural, watch, subresource, token, at: Date.now() });
     try {
       const failure = this.#failures.get(r.plural);
       if (failure !== undefined && failure.remaining > 0 && req.method === 'GET' && name === undefined) {

@@ -40,15 +40,15 @@ export const anomalyConfigSchema = z.strictObject({
   threshold: z.number().positive().default(6),
   /** ...and must also be this many times the learned mean. */
   minFactor: z.number().min(1).default(4),
-  /** ...and this many times the caller's decaying peak (its habitual bursts are normal). */
-  peakFactor: z.number().min(1).default(2),
+  /** ...and this many times the caller's decaying peak, or minBurstRequests if more (its habitual bursts are normal). */
+  peakFactor: z.number().min(1).default(3),
   /** A rate window must hold at least this many requests to alert (no alert on tiny counts). */
   minBurstRequests: z.int().positive().default(20),
   /** ...and at least this many requests per second over the window (20 in a minute is never a flood). */
   minBurstRate: z.number().nonnegative().default(5),
   /** An error burst needs at least this many errors of one class within 10 s... */
   minErrors: z.int().positive().default(10),
-  /** ...making at least this share of the caller's requests in that window... */
+  /** ...making at least this share of the caller's recent requests (the last ~10)... */
   minErrorRatio: z.number().min(0).max(1).default(0.5),
   /** ...and this much more than the caller's learned ratio for that class. */
   minErrorRatioIncrease: z.number().min(0).max(1).default(0.3),

@@ -20,7 +20,9 @@ const MAX_METHODS_PER_ROUTE = 16;
 const LRU_TOUCH_INTERVAL = 1_000;
 
 const ERROR_KINDS: readonly AnomalyKind[] = ['auth-failures', 'not-found-burst', 'client-errors', 'server-errors'];
-const ERROR_MEASURES = ['401/403 share over 10s', '404 share over 10s', 'other 4xx share over 10s', '5xx share over 10s'];
+const ERROR_MEASURES = ['401/403 share of recent requests', '404 share of recent requests', 'other 4xx share of recent requests', '5xx share of recent requests'];
+/** Memory of the recent-share estimate, in requests (per-request EWMA). */
+const RECENT_ALPHA = 0.1;
 
 function errorClass(status: number): number {
   if (status === 401 || status === 403) return 0;
@@ -65,6 +67,8 @@ export class CallerBaseline {
   readonly #errorCounts = [0, 0, 0, 0];
   readonly #errorFired = [false, false, false, false];
   readonly #errorRatio = [0, 0, 0, 0];
+  /** Share of each error class among the last ~10 requests (per-request EWMA). */
+  readonly #recent = [0, 0, 0, 0];
   #errorWindows = 0;
   /** Last alert time per kind (steady ms), for the per-(caller, kind) cooldown. */
   readonly lastAlert = new Map<AnomalyKind, number>();
@@ -143,10 +147,11 @@ export class CallerBaseline {
     }
     this.#errorTotal++;
     const c = errorClass(status);
+    for (let k = 0; k < 4; k++) this.#recent[k]! += RECENT_ALPHA * ((k === c ? 1 : 0) - this.#recent[k]!);
     if (c < 0) return;
     const n = ++this.#errorCounts[c]!;
     if (!learned || this.#errorFired[c] || n < config.minErrors) return;
-    const ratio = n / this.#errorTotal;
+    const ratio = this.#recent[c]!;
     const base = this.#errorRatio[c]!;
     if (ratio >= config.minErrorRatio && ratio >= base + config.minErrorRatioIncrease) {
       this.#errorFired[c] = true;
@@ -178,7 +183,7 @@ export class CallerBaseline {
 function checkRate(w: RateWindow, config: AnomalyConfig, method: string, route: string, measure: string, report: Report): void {
   if (w.fired || w.windows < MIN_RATE_WINDOWS || w.count < config.minBurstRequests || w.count < (config.minBurstRate * w.width) / 1000) return;
   const sd = Math.sqrt(w.variance);
-  if (w.count >= w.mean * config.minFactor && w.count >= w.mean + config.threshold * sd && w.count >= w.peak * config.peakFactor) {
+  if (w.count >= w.mean * config.minFactor && w.count >= w.mean + config.threshold * sd && w.count >= Math.max(w.peak, config.minBurstRequests) * config.peakFactor) {
     w.fired = true;
     report('rate', method, route, measure, w.count, w.mean, sd);
   }

@@ -133,7 +133,7 @@ describe('JWT authentication with local keys', () => {
     ['two key sources', { jwksUri: 'https://idp.example.com/jwks' }, 'ZTMESH_CONFIG_INVALID'],
     ['plain http jwksUri', { jwks: undefined, jwksUri: 'http://idp.example.com/jwks' }, 'ZTMESH_CONFIG_INVALID'],
     ['no audiences', { audiences: [] }, 'ZTMESH_CONFIG_INVALID'],
-    ['unknown field', { forwardOriginalToken: true }, 'ZTMESH_CONFIG_INVALID'],
+    ['unknown field', { outputPayloadToHeader: 'x-jwt-payload' }, 'ZTMESH_CONFIG_INVALID'],
     ['symmetric key', { jwks: JSON.stringify({ keys: [{ kty: 'oct', k: 'c2VjcmV0' }] }) }, 'ZTMESH_AUTHN_BAD_CONFIG'],
     ['private key material', { jwks: '__private__' }, 'ZTMESH_AUTHN_BAD_CONFIG'],
     ['JWKS not JSON', { jwks: '{' }, 'ZTMESH_AUTHN_BAD_CONFIG'],

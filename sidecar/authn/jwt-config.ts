@@ -41,6 +41,8 @@ export const jwtRuleSchema = z
       .array(z.strictObject({ name: z.string().regex(/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/, 'is not a header name'), prefix: z.string().default('') }))
       .min(1)
       .default([{ name: 'authorization', prefix: 'Bearer ' }]),
+    /** As Istio: the app still receives the token header (it may need it); false removes it once verified. */
+    forwardOriginalToken: z.boolean().default(true),
   })
   .superRefine((rule, ctx) => {
     const sources = [rule.jwks, rule.jwksFile, rule.jwksUri].filter((s) => s !== undefined).length;

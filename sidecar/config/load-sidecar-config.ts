@@ -2,6 +2,7 @@ import { dirname, resolve } from 'node:path';
 import { loadConfigFile } from '../../core/config/load.ts';
 import type { SpiffeId } from '../../core/spiffe/spiffe-id.ts';
 import { resolveHttp1Limits, type Http1Limits } from '../http1/limits.ts';
+import type { RequestAuthenticationConfig } from '../authn/jwt-config.ts';
 import type { HostPort } from './host-port.ts';
 import { sidecarConfigSchema, type SidecarConfigInput } from './sidecar-config-schema.ts';
 
@@ -18,7 +19,9 @@ export type IdentityConfig =
 
 export interface ServiceConfig {
   readonly name: string;
-  readonly address: HostPort;
+  /** The destination sidecars (the single `address` form gives one). */
+  readonly endpoints: readonly HostPort[];
+  readonly balancer: 'p2c-ewma' | 'round-robin';
   readonly identity: SpiffeId;
   readonly protocol: 'http' | 'tcp';
   readonly listen: HostPort | undefined;
@@ -37,8 +40,10 @@ export interface SidecarConfig {
   readonly trustDomain: string;
   readonly workload: { readonly namespace: string; readonly name: string | undefined; readonly labels: Readonly<Record<string, string>> };
   readonly identity: IdentityConfig;
-  readonly inbound: { readonly listen: HostPort; readonly app: HostPort; readonly tcpPorts: readonly number[] };
+  readonly inbound: { readonly listen: HostPort; readonly app: HostPort; readonly tcpPorts: readonly number[]; readonly allowedSourceCidrs: readonly string[] | undefined };
   readonly outbound: { readonly listen: HostPort; readonly services: readonly ServiceConfig[] };
+  /** End-user JWT rules (jwksFile paths resolved); undefined: tokens are not examined. */
+  readonly requestAuthentication: RequestAuthenticationConfig | undefined;
   readonly policyFile: string;
   readonly meshConfigFile: string | undefined;
   readonly admin: HostPort;
@@ -71,13 +76,17 @@ export function fromInput(c: Readonly<SidecarConfigInput>, file: string): Sideca
     trustDomain: c.trustDomain,
     workload: { namespace: c.workload.namespace, name: c.workload.name, labels: c.workload.labels },
     identity,
-    inbound: { listen: c.inbound.listen, app: c.inbound.app, tcpPorts: c.inbound.tcpPorts },
+    inbound: { listen: c.inbound.listen, app: c.inbound.app, tcpPorts: c.inbound.tcpPorts, allowedSourceCidrs: c.inbound.allowedSourceCidrs },
     outbound: {
       listen: c.outbound.listen,
       services: Object.entries(c.outbound.services).map(([name, s]) => ({
-        name, address: s.address, identity: s.identity, protocol: s.protocol, listen: s.listen, port: s.port,
+        name, endpoints: s.endpoints ?? (s.address === undefined ? [] : [s.address]), balancer: s.balancer, identity: s.identity, protocol: s.protocol, listen: s.listen, port: s.port,
       })),
     },
+    requestAuthentication:
+      c.requestAuthentication === undefined
+        ? undefined
+        : { ...c.requestAuthentication, jwtRules: c.requestAuthentication.jwtRules.map((r) => (r.jwksFile === undefined ? r : { ...r, jwksFile: at(r.jwksFile) })) },
     policyFile: at(c.policyFile),
     meshConfigFile: c.meshConfigFile === undefined ? undefined : at(c.meshConfigFile),
     admin: c.admin,

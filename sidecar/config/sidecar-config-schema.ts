@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { parseDuration } from '../../core/config/duration.ts';
 import { parseSpiffeId, trustDomainError } from '../../core/spiffe/spiffe-id.ts';
+import { cidrError } from '../../core/policy/cidr.ts';
+import { requestAuthenticationSchema } from '../authn/jwt-config.ts';
 import { http1LimitsSchema } from '../http1/limits.ts';
 import { isLoopbackHost, parseHostPort } from './host-port.ts';
 
@@ -23,6 +25,10 @@ const port = z.int().min(1).max(65535);
 const fileName = z.string().min(1);
 const kubeName = z.string().regex(/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/, 'must be a lowercase DNS name (a-z, 0-9, "-", ".")');
 const labelValue = z.string().max(63);
+const cidr = z.string().superRefine((v, ctx) => {
+  const reason = cidrError(v);
+  if (reason !== undefined) ctx.addIssue({ code: 'custom', message: reason });
+});
 const serviceName = z.string().regex(/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/, 'must be a lowercase DNS name');
 
 const caIdentity = z.strictObject({
@@ -58,7 +64,12 @@ const identity = z
 
 const service = z
   .strictObject({
-    address: connectAddress,
+    /** One destination sidecar; or `endpoints` for several (exactly one of the two). */
+    address: connectAddress.optional(),
+    /** Destination sidecars that all prove `identity`; requests are balanced over them (may be empty: 503). */
+    endpoints: z.array(connectAddress).max(1000).optional(),
+    /** Per-request endpoint choice: power of two choices over peak EWMA latency (default), or round-robin. */
+    balancer: z.enum(['p2c-ewma', 'round-robin']).default('p2c-ewma'),
     identity: spiffeId,
     protocol: z.enum(['http', 'tcp']).default('http'),
     /** tcp only: the local listener the app connects to for this service. */
@@ -67,6 +78,9 @@ const service = z
     port: port.optional(),
   })
   .superRefine((v, ctx) => {
+    if ((v.address === undefined) === (v.endpoints === undefined)) {
+      ctx.addIssue({ code: 'custom', path: [v.address === undefined ? 'endpoints' : 'address'], message: 'set exactly one of address and endpoints' });
+    }
     if (v.protocol === 'tcp') {
       if (v.listen === undefined) ctx.addIssue({ code: 'custom', path: ['listen'], message: 'required for protocol tcp' });
       if (v.port === undefined) ctx.addIssue({ code: 'custom', path: ['port'], message: 'required for protocol tcp' });
@@ -100,11 +114,15 @@ export const sidecarConfigSchema = z
       listen: listenAddress,
       app: connectAddress,
       tcpPorts: z.array(port).default([]),
+      /** Mesh-level network allow list: connections from other sources are reset before the TLS handshake. */
+      allowedSourceCidrs: z.array(cidr).min(1, 'list at least one CIDR, or omit the key to allow any source').optional(),
     }),
     outbound: z.strictObject({
       listen: listenAddress,
       services: z.record(serviceName, service).default({}),
     }),
+    /** End-user JWTs (as Istio's RequestAuthentication): issuers, audiences, keys, algorithms. */
+    requestAuthentication: requestAuthenticationSchema.optional(),
     policyFile: fileName,
     meshConfigFile: fileName.optional(),
     admin: listenAddress.default({ host: '127.0.0.1', port: 15000 }),

@@ -1,16 +1,24 @@
 import type { SidecarCode } from '../error-codes.ts';
 import type { PathRefusalCode } from '../../core/http/normalize-path.ts';
+import type { authnCodes } from '../authn/error-codes.ts';
+import type { rateLimitCodes } from '../ratelimit/error-codes.ts';
+import type { balanceCodes } from '../balance/error-codes.ts';
+
+/** Every code a refusal of the data plane can carry. */
+export type RefusalCode = SidecarCode | PathRefusalCode | keyof typeof authnCodes | keyof typeof rateLimitCodes | keyof typeof balanceCodes;
 
 /** A request the sidecar answers itself instead of forwarding: the status, a stable code, a message. */
 export interface Refusal {
   readonly status: number;
-  readonly code: SidecarCode | PathRefusalCode;
+  readonly code: RefusalCode;
   /** Safe to show the caller: never a secret, attacker input only as a bounded, escaped excerpt. */
   readonly message: string;
+  /** Extra response headers (lowercase names, safe values), e.g. WWW-Authenticate, Retry-After. */
+  readonly headers?: Readonly<Record<string, string>> | undefined;
 }
 
-export function refusal(status: number, code: SidecarCode | PathRefusalCode, message: string): Refusal {
-  return { status, code, message };
+export function refusal(status: number, code: RefusalCode, message: string, headers?: Readonly<Record<string, string>>): Refusal {
+  return headers === undefined ? { status, code, message } : { status, code, message, headers };
 }
 
 export function isRefusal(value: unknown): value is Refusal {

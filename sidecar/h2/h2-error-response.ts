@@ -52,12 +52,13 @@ export function respondH2Refusal(stream: ServerHttp2Stream, grpc: boolean, r: Re
         'grpc-message': grpcMessage(r.message),
         'x-ztmesh-error': r.code,
         'x-request-id': requestId,
+        ...r.headers,
       },
       { endStream: true },
     );
     return;
   }
   const body = JSON.stringify({ error: { code: r.code, message: r.message, requestId } });
-  stream.respond({ ':status': r.status, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'x-request-id': requestId });
+  stream.respond({ ':status': r.status, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'x-request-id': requestId, ...r.headers });
   stream.end(body);
 }

@@ -9,6 +9,8 @@ export interface ForwardHeaderOptions {
   readonly path?: string;
   /** Drop incoming tracing headers (the observer's forward headers replace them). */
   readonly stripTracing?: boolean;
+  /** Further lowercase header names to drop (e.g. a verified end-user token not to forward). */
+  readonly strip?: readonly string[];
   /** Added after filtering (e.g. x-ztmesh-peer-identity, x-request-id). */
   readonly add?: Readonly<Record<string, string>>;
 }
@@ -23,6 +25,7 @@ export function forwardH2Headers(incoming: IncomingHttpHeaders, options: Forward
     const value = incoming[name];
     if (value === undefined || HOP_BY_HOP.has(name) || name === 'x-ztmesh-peer-identity') continue;
     if (options.stripTracing === true && (TRACING.has(name) || name.startsWith('x-b3-'))) continue;
+    if (options.strip !== undefined && options.strip.includes(name)) continue;
     if (name === 'te') {
       if (String(value).toLowerCase() === 'trailers') out['te'] = 'trailers';
       continue;

@@ -1,6 +1,5 @@
 import { createServer, type Http2Server, type Http2Session, type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import type { TLSSocket } from 'node:tls';
-import type { Authorizer } from '../../core/policy/decision.ts';
 import { normalizePath, type PathNormalizationMode } from '../../core/http/normalize-path.ts';
 import type { RequestObserver } from '../telemetry/request-observer.ts';
 import type { CredentialsRef } from '../tls/credentials.ts';
@@ -10,6 +9,7 @@ import type { ClientConnection } from '../pool/client-connections.ts';
 import { refusal, type Refusal } from '../errors/refusal.ts';
 import { requestIds } from '../http1/request-id.ts';
 import { InboundRequest } from '../inbound/inbound-request.ts';
+import type { InboundGate } from '../inbound/inbound-gate.ts';
 import { isGrpc, respondH2Refusal } from './h2-error-response.ts';
 import { forwardH2Headers, headerValue, parseHeaderLines, validRequestId } from './h2-headers.ts';
 import { H2HeaderSource } from './h2-header-source.ts';
@@ -19,7 +19,8 @@ import { relayH2 } from './h2-relay.ts';
 export interface H2InboundOptions {
   readonly appAuthority: string;
   readonly appPort: number;
-  readonly authorizer: () => Authorizer | undefined;
+  /** End-user JWT, authorization, rate limit: the same gate as HTTP/1.1. */
+  readonly gate: InboundGate;
   readonly observer: RequestObserver;
   readonly credentials: CredentialsRef;
   readonly refusals: RefusalLog;
@@ -44,9 +45,9 @@ class H2ClientConnection implements ClientConnection {
 }
 
 /**
- * Inbound HTTP/2 (and gRPC) over mTLS: each stream is authorized with the same evaluator and the
- * same request attributes as HTTP/1.1 (normalized path, verified peer), then relayed to the app
- * over one multiplexed h2c session.
+ * Inbound HTTP/2 (and gRPC) over mTLS: each stream passes the same gate (end-user JWT,
+ * authorization, rate limit) with the same request attributes as HTTP/1.1 (normalized path,
+ * verified peer), then is relayed to the app over one multiplexed h2c session.
  */
 export class H2Inbound {
   readonly server: Http2Server;
@@ -95,22 +96,41 @@ export class H2Inbound {
     const norm = normalizePath(rawPath, o.pathNormalization);
     if (!norm.ok) return refuse(refusal(400, norm.code, norm.reason));
     const req = new InboundRequest(peer.id, o.credentials.current?.identity, stream.session?.socket?.remoteAddress ?? '', o.appPort, method, norm.path, new H2HeaderSource(headers));
-    const authorizer = o.authorizer();
-    if (authorizer === undefined) {
-      o.observer.start(req).end({ status: 403, errorCode: 'ZTMESH_SIDECAR_NO_POLICY', requestBytes: 0, responseBytes: 0 });
-      return refuse(refusal(403, 'ZTMESH_SIDECAR_NO_POLICY', 'no valid authorization policy is loaded: denied'));
+    if (o.gate.needsAuthn(req)) {
+      // Only streams carrying a token pay for a promise; the stream's data waits in its buffer.
+      void o.gate.authenticateAndAdmit(req).then((refused) => this.#admitted(stream, req, refused, grpc, requestId, norm.target, peer.id, headers, refuse));
+      return;
     }
-    const decision = authorizer.evaluate(req);
-    req.decision = decision;
+    this.#admitted(stream, req, o.gate.admit(req), grpc, requestId, norm.target, peer.id, headers, refuse);
+  }
+
+  #admitted(
+    stream: ServerHttp2Stream,
+    req: InboundRequest,
+    refused: Refusal | undefined,
+    grpc: boolean,
+    requestId: string,
+    target: string,
+    peer: string,
+    headers: IncomingHttpHeaders,
+    refuse: (r: Refusal) => void,
+  ): void {
+    const o = this.#o;
     const scope = o.observer.start(req);
-    if (decision.decision !== 'ALLOW') {
-      scope.end({ status: 403, errorCode: 'ZTMESH_SIDECAR_DENIED', requestBytes: 0, responseBytes: 0 });
-      return refuse(refusal(403, 'ZTMESH_SIDECAR_DENIED', `denied: ${decision.reason}`));
+    if (refused !== undefined) {
+      scope.end({ status: refused.status, errorCode: refused.code, requestBytes: 0, responseBytes: 0 });
+      return refuse(refused);
     }
+    if (stream.destroyed || stream.closed) {
+      scope.end({ status: 0, errorCode: undefined, requestBytes: 0, responseBytes: 0 });
+      return;
+    }
+    const strip = req.claims === undefined ? undefined : o.gate.authn?.headersToStrip(req);
     const forward = forwardH2Headers(headers, {
-      path: norm.target,
+      path: target,
       stripTracing: true,
-      add: { ...parseHeaderLines(scope.forwardHeaders), 'x-ztmesh-peer-identity': peer.id, 'x-request-id': requestId },
+      ...(strip !== undefined && strip.length > 0 ? { strip } : {}),
+      add: { ...parseHeaderLines(scope.forwardHeaders), 'x-ztmesh-peer-identity': peer, 'x-request-id': requestId },
     });
     let pooled;
     try {

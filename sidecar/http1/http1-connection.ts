@@ -4,7 +4,7 @@ import type { Upstream, UpstreamOwner } from '../pool/upstream-pool.ts';
 import type { PeerInfo } from '../tls/peer-info.ts';
 import type { Refusal } from '../errors/refusal.ts';
 import type { Http1Context } from './http1-context.ts';
-import type { Route } from './http1-router.ts';
+import type { Route, RoutedRefusal } from './http1-router.ts';
 import { refusal } from '../errors/refusal.ts';
 import { errorResponse } from '../errors/error-response.ts';
 import { upstreamRefusal } from '../errors/upstream-refusal.ts';
@@ -21,6 +21,7 @@ const S_CONNECTING = 1; // head parsed, waiting for an upstream connection
 const S_EXCHANGE = 2; // request body and/or response flowing
 const S_TUNNEL = 3; // after a 101: raw bytes both ways
 const S_CLOSED = 4;
+const S_ROUTING = 5; // head parsed, the router's decision pending (an end-user token being verified)
 
 /** After a final `end()`, the socket is destroyed if the client has not closed within this. */
 const LINGER_MS = 5000;
@@ -104,6 +105,7 @@ export class Http1Connection implements UpstreamOwner, Expirable {
         this.checkBacklog();
         return;
       case S_CONNECTING:
+      case S_ROUTING:
         this.input.append(chunk);
         this.checkBacklog();
         return;
@@ -146,6 +148,10 @@ export class Http1Connection implements UpstreamOwner, Expirable {
         return;
       }
       const routed = ctx.router.route(this, parsed, requestId);
+      if ('pending' in routed) {
+        this.awaitRoute(parsed, routed.pending, requestId);
+        return;
+      }
       if ('refusal' in routed) {
         const close = parsed.hasBody() || parsed.isUpgrade() || !parsed.keepAlive() || ctx.draining;
         routed.scope?.end({ status: routed.refusal.status, errorCode: routed.refusal.code, requestBytes: 0, responseBytes: 0 });
@@ -154,6 +160,38 @@ export class Http1Connection implements UpstreamOwner, Expirable {
       }
       this.startExchange(parsed, routed, requestId);
     }
+  }
+
+  /** The router needs I/O before deciding: stop reading (later bytes wait in `input`) until it settles. */
+  awaitRoute(head: RequestHead, pending: Promise<Route | RoutedRefusal>, requestId: string): void {
+    this.state = S_ROUTING;
+    this.head = head;
+    this.requestId = requestId;
+    this.socket.pause();
+    this.deadline = this.ctx.timers.now + this.ctx.limits.requestTimeoutMs;
+    void pending.then((routed) => this.onRouted(head, routed, requestId));
+  }
+
+  onRouted(head: RequestHead, routed: Route | RoutedRefusal, requestId: string): void {
+    if (this.state !== S_ROUTING || this.head !== head) {
+      // The connection closed or timed out meanwhile: nothing to answer, only the scope to end.
+      routed.scope?.end({ status: 0, errorCode: undefined, requestBytes: 0, responseBytes: 0 });
+      return;
+    }
+    this.state = S_HEAD;
+    this.head = null;
+    if ('refusal' in routed) {
+      const close = head.hasBody() || head.isUpgrade() || !head.keepAlive() || this.clientEnded || this.ctx.draining;
+      routed.scope?.end({ status: routed.refusal.status, errorCode: routed.refusal.code, requestBytes: 0, responseBytes: 0 });
+      this.refuse(routed.refusal, requestId, close);
+      if (!close) {
+        this.socket.resume();
+        this.processHeads();
+      }
+      return;
+    }
+    this.startExchange(head, routed, requestId);
+    if (this.clientEnded) this.closeAfter = true;
   }
 
   startExchange(head: RequestHead, route: Route, requestId: string): void {
@@ -229,6 +267,9 @@ export class Http1Connection implements UpstreamOwner, Expirable {
         return;
       case S_HEAD:
         this.processHeads();
+        return;
+      case S_ROUTING:
+        // Decided (and closeAfter set) when the route settles.
         return;
       case S_CONNECTING:
       case S_EXCHANGE:

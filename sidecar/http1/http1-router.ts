@@ -21,11 +21,20 @@ export interface RoutedRefusal {
 }
 
 /**
+ * A decision that needs I/O first (an end-user JWT to verify): the connection pauses its client
+ * and continues when it settles. The promise never rejects.
+ */
+export interface PendingRoute {
+  readonly pending: Promise<Route | RoutedRefusal>;
+}
+
+/**
  * The per-direction layer under the HTTP/1.1 connection: decides, for one parsed and validated
  * request head, to refuse it or where to forward it. Inbound normalizes and authorizes; outbound
- * routes by authority. Called once per request on the hot path: no I/O, no promises.
+ * routes by authority. Called once per request on the hot path: no I/O, and a promise
+ * (`PendingRoute`) only when a check truly needs one.
  */
 export interface Http1Router {
   readonly direction: 'inbound' | 'outbound';
-  route(conn: Http1Connection, head: RequestHead, requestId: string): Route | RoutedRefusal;
+  route(conn: Http1Connection, head: RequestHead, requestId: string): Route | RoutedRefusal | PendingRoute;
 }

@@ -27,8 +27,9 @@ export class InboundRequest implements RequestAttributes, RequestInfo {
   readonly path: string;
   readonly host: string | undefined;
   readonly service: undefined = undefined;
-  readonly requestPrincipal: string | undefined = undefined;
-  readonly claims: Readonly<Record<string, unknown>> | undefined = undefined;
+  /** Set by the authn layer once an end-user JWT verified (ISS/SUB), before authorization. */
+  requestPrincipal: string | undefined = undefined;
+  claims: Readonly<Record<string, unknown>> | undefined = undefined;
   readonly traceparent: string | undefined;
   readonly tracestate: string | undefined;
   readonly b3: string | undefined;

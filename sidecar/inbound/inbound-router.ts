@@ -1,12 +1,13 @@
-import type { Authorizer } from '../../core/policy/decision.ts';
 import { normalizePath, type PathNormalizationMode } from '../../core/http/normalize-path.ts';
+import type { SpiffeId } from '../../core/spiffe/spiffe-id.ts';
 import type { RequestObserver } from '../telemetry/request-observer.ts';
 import type { CredentialsRef } from '../tls/credentials.ts';
 import type { UpstreamPool } from '../pool/upstream-pool.ts';
 import type { Http1Connection } from '../http1/http1-connection.ts';
-import type { Http1Router, Route, RoutedRefusal } from '../http1/http1-router.ts';
+import type { Http1Router, PendingRoute, Route, RoutedRefusal } from '../http1/http1-router.ts';
 import type { RequestHead } from '../http1/request-head.ts';
-import { refusal } from '../errors/refusal.ts';
+import { refusal, type Refusal } from '../errors/refusal.ts';
+import type { InboundGate } from './inbound-gate.ts';
 import { InboundRequest } from './inbound-request.ts';
 
 const NOT_ORIGIN_FORM: RoutedRefusal = {
@@ -16,46 +17,54 @@ const NOT_ORIGIN_FORM: RoutedRefusal = {
 
 /**
  * Inbound HTTP/1.1 layer: normalize the path (the app receives exactly the path the policy saw),
- * authorize against the current policy snapshot (none loaded: deny, fail closed), then forward to
- * the app with the verified peer identity in `x-ztmesh-peer-identity`.
+ * pass the inbound gate (end-user JWT, authorization, rate limit), then forward to the app with
+ * the verified peer identity in `x-ztmesh-peer-identity`. Only a request carrying a token to
+ * verify takes the asynchronous route.
  */
 export class InboundRouter implements Http1Router {
   readonly direction = 'inbound' as const;
   readonly #app: UpstreamPool;
   readonly #appPort: number;
-  readonly #authorizer: () => Authorizer | undefined;
+  readonly #gate: InboundGate;
   readonly #observer: RequestObserver;
   readonly #credentials: CredentialsRef;
   readonly #mode: PathNormalizationMode;
 
-  constructor(app: UpstreamPool, appPort: number, authorizer: () => Authorizer | undefined, observer: RequestObserver, credentials: CredentialsRef, mode: PathNormalizationMode) {
+  constructor(app: UpstreamPool, appPort: number, gate: InboundGate, observer: RequestObserver, credentials: CredentialsRef, mode: PathNormalizationMode) {
     this.#app = app;
     this.#appPort = appPort;
-    this.#authorizer = authorizer;
+    this.#gate = gate;
     this.#observer = observer;
     this.#credentials = credentials;
     this.#mode = mode;
   }
 
-  route(conn: Http1Connection, head: RequestHead): Route | RoutedRefusal {
+  route(conn: Http1Connection, head: RequestHead): Route | RoutedRefusal | PendingRoute {
     if (head.targetForm !== 'origin') return NOT_ORIGIN_FORM;
     const norm = normalizePath(head.target, this.#mode);
     if (!norm.ok) return { refusal: refusal(400, norm.code, norm.reason), scope: undefined };
-    const peer = conn.peer;
-    const req = new InboundRequest(peer?.id, this.#credentials.current?.identity, conn.remoteAddress, this.#appPort, head.method, norm.path, head);
-    const authorizer = this.#authorizer();
-    if (authorizer === undefined) {
-      const scope = this.#observer.start(req);
-      return { refusal: refusal(403, 'ZTMESH_SIDECAR_NO_POLICY', 'no valid authorization policy is loaded: denied'), scope };
-    }
-    const decision = authorizer.evaluate(req);
-    req.decision = decision;
+    const peer = conn.peer?.id;
+    const req = new InboundRequest(peer, this.#credentials.current?.identity, conn.remoteAddress, this.#appPort, head.method, norm.path, head);
+    if (this.#gate.needsAuthn(req)) return { pending: this.#authenticated(req, head, norm.target, peer) };
+    return this.#finish(req, head, norm.target, peer, this.#gate.admit(req));
+  }
+
+  async #authenticated(req: InboundRequest, head: RequestHead, target: string, peer: SpiffeId | undefined): Promise<Route | RoutedRefusal> {
+    return this.#finish(req, head, target, peer, await this.#gate.authenticateAndAdmit(req));
+  }
+
+  #finish(req: InboundRequest, head: RequestHead, target: string, peer: SpiffeId | undefined, refused: Refusal | undefined): Route | RoutedRefusal {
     const scope = this.#observer.start(req);
-    if (decision.decision !== 'ALLOW') return { refusal: refusal(403, 'ZTMESH_SIDECAR_DENIED', `denied: ${decision.reason}`), scope };
+    if (refused !== undefined) return { refusal: refused, scope };
+    const authn = this.#gate.authn;
+    if (authn !== undefined && req.claims !== undefined) {
+      const strip = authn.headersToStrip(req);
+      if (strip.length > 0) for (let k = 0; k < head.names.length; k++) if (strip.includes(head.names[k]!)) head.drop[k] = true;
+    }
     return {
       pool: this.#app,
-      target: norm.target,
-      extraHeaders: peer === undefined ? '' : `x-ztmesh-peer-identity: ${peer.id}\r\n`,
+      target,
+      extraHeaders: peer === undefined ? '' : `x-ztmesh-peer-identity: ${peer}\r\n`,
       scope,
     };
   }

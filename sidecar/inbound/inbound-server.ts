@@ -24,6 +24,11 @@ import { Http1Context } from '../http1/http1-context.ts';
 import { Http1Connection } from '../http1/http1-connection.ts';
 import { TcpInboundConnection, type TcpInboundContext } from '../tcp/tcp-inbound-connection.ts';
 import { InboundRouter } from './inbound-router.ts';
+import { InboundGate } from './inbound-gate.ts';
+import type { InboundAuthn } from './inbound-authn.ts';
+import { InboundRateLimit } from './inbound-rate-limit.ts';
+import type { RateLimitConfig } from '../../core/policy/rate-limit-config.ts';
+import { compileIpList } from '../../core/policy/cidr.ts';
 import { H2Inbound } from '../h2/h2-inbound.ts';
 import type { ClientConnection } from '../pool/client-connections.ts';
 import { InboundRequest } from './inbound-request.ts';
@@ -48,6 +53,12 @@ export interface InboundParams {
   readonly logger: Logger;
   /** Path normalization mode (default 'strict'). */
   readonly pathNormalization?: PathNormalizationMode;
+  /** End-user JWT authentication (RequestAuthentication); absent: tokens are not examined. */
+  readonly authn?: InboundAuthn | undefined;
+  /** The current mesh config's rate limits (read per request; a new object rebuilds the buckets); absent: no limit. */
+  readonly rateLimit?: (() => RateLimitConfig | undefined) | undefined;
+  /** Source CIDRs allowed to connect at all (checked at accept, before TLS); absent: any source. */
+  readonly allowedSourceCidrs?: readonly string[] | undefined;
 }
 
 export const INBOUND_ALPN = ['http/1.1', 'h2', 'ztmesh-tcp'];
@@ -64,7 +75,9 @@ export async function startInbound(p: InboundParams): Promise<ProxyServer> {
     CoarseTimers.resolutionFor(Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs, limits.upstreamTimeoutMs, limits.connectTimeoutMs, limits.idleTimeoutMs)),
   );
   const appPool = new UpstreamPool('app', new PlainConnector(p.app), timers, limits.upstreamIdleTimeoutMs, limits.maxIdlePerUpstream);
-  const router = new InboundRouter(appPool, p.app.port, p.authorizer, p.observer, p.credentials, p.pathNormalization ?? 'strict');
+  const gate = new InboundGate(p.authorizer, p.authn, p.rateLimit === undefined ? undefined : new InboundRateLimit(p.rateLimit));
+  const router = new InboundRouter(appPool, p.app.port, gate, p.observer, p.credentials, p.pathNormalization ?? 'strict');
+  const sourceAllowed = p.allowedSourceCidrs === undefined ? undefined : compileIpList(p.allowedSourceCidrs);
   const refusals = new RefusalLog(logger, metrics.refusals, 'inbound');
   const handshakes = new RefusalLog(logger, metrics.handshakeFailures, 'inbound');
   const ctx = new Http1Context(router, limits, timers, metrics, refusals, logger);
@@ -91,7 +104,7 @@ export async function startInbound(p: InboundParams): Promise<ProxyServer> {
   const h2 = new H2Inbound({
     appAuthority: `${p.app.host.includes(':') ? `[${p.app.host}]` : p.app.host}:${p.app.port}`,
     appPort: p.app.port,
-    authorizer: p.authorizer,
+    gate,
     observer: p.observer,
     credentials: p.credentials,
     refusals,
@@ -131,6 +144,12 @@ export async function startInbound(p: InboundParams): Promise<ProxyServer> {
   const sockets = new Set<Socket>();
   server.on('connection', (raw: Socket) => {
     raw.on('error', () => undefined); // reported through 'tlsClientError'
+    if (sourceAllowed !== undefined && !sourceAllowed(raw.remoteAddress ?? '')) {
+      // Before any TLS work: counted and logged (rate-limited) as a refusal, the socket reset.
+      refusals.record('ZTMESH_SIDECAR_SOURCE_NOT_ALLOWED', 'connection refused: source address outside inbound.allowedSourceCidrs', { remote: raw.remoteAddress });
+      raw.resetAndDestroy();
+      return;
+    }
     sockets.add(raw);
     raw.on('close', () => sockets.delete(raw));
     const current = p.credentials.current;

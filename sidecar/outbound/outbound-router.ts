@@ -50,6 +50,9 @@ export class OutboundRouter implements Http1Router {
     if (entry === undefined) {
       return { refusal: refusal(503, 'ZTMESH_SIDECAR_NO_ROUTE', `no service is configured for ${JSON.stringify(host.slice(0, 100))}`), scope: undefined };
     }
+    if (!entry.pool.reserve()) {
+      return { refusal: refusal(503, 'ZTMESH_BALANCE_NO_ENDPOINTS', `service ${entry.target.name} has no endpoint in rotation`), scope: undefined };
+    }
     const q = target.indexOf('?');
     const info = new OutboundRequest(
       head,
@@ -60,6 +63,6 @@ export class OutboundRouter implements Http1Router {
       conn.remoteAddress,
       conn.localPort,
     );
-    return { pool: entry.pick(), target, extraHeaders: '', scope: this.#observer.start(info) };
+    return { pool: entry.pool, target, extraHeaders: '', scope: this.#observer.start(info) };
   }
 }

@@ -9,7 +9,11 @@ import type { ServiceTarget } from './service-table.ts';
 import { DataPlaneMetrics } from '../errors/dataplane-metrics.ts';
 import { RefusalLog } from '../errors/refusal-log.ts';
 import { CoarseTimers } from '../pool/coarse-timers.ts';
-import { UpstreamPool } from '../pool/upstream-pool.ts';
+import { BalancedPool } from '../balance/balanced-pool.ts';
+import { BalancedConnector } from '../balance/balanced-connector.ts';
+import { EndpointMetrics } from '../balance/endpoint-metrics.ts';
+import { formatHostPort } from '../config/host-port.ts';
+import { MeshError } from '../../core/errors/mesh-error.ts';
 import { ClientConnections } from '../pool/client-connections.ts';
 import { Http1Context } from '../http1/http1-context.ts';
 import { Http1Connection } from '../http1/http1-connection.ts';
@@ -41,6 +45,15 @@ export interface OutboundParams {
 /** The outbound server, with the bound addresses of its TCP service listeners by service name. */
 export interface OutboundServer extends ProxyServer {
   readonly tcpListeners: ReadonlyMap<string, HostPort>;
+  /**
+   * Adds an HTTP service or replaces its identity-checked endpoint set at runtime (config reload,
+   * cluster discovery). Endpoints still present keep their connections; removed ones finish
+   * their in-flight requests and close. A changed identity replaces all connections. HTTP/1.1
+   * only: h2 and tcp services keep the endpoints they started with.
+   */
+  updateService(name: string, target: ServiceTarget): void;
+  /** Takes one endpoint (`host:port`) out of an HTTP service; false when it was not there. */
+  removeEndpoint(name: string, endpoint: string): boolean;
 }
 
 /**
@@ -56,27 +69,39 @@ export async function startOutbound(p: OutboundParams): Promise<OutboundServer> 
   );
   const refusals = new RefusalLog(logger, metrics.refusals, 'outbound');
   const entries = new Map<string, ServiceEntry>();
-  const pools: UpstreamPool[] = [];
+  const endpointMetrics = new EndpointMetrics(p.metrics);
+  const newEntry = (target: ServiceTarget): ServiceEntry => {
+    const pool = new BalancedPool(
+      {
+        service: target.name,
+        kind: target.balancer ?? 'p2c-ewma',
+        metrics: endpointMetrics,
+        connectorFor: (endpoint) => new PeerConnector(endpoint, target.identity, p.credentials, p.trustDomains, 'http/1.1'),
+        timers,
+        idleTimeoutMs: limits.upstreamIdleTimeoutMs,
+        maxIdle: limits.maxIdlePerUpstream,
+        logger,
+      },
+      target.endpoints,
+    );
+    return new ServiceEntry(target, pool);
+  };
   const tcp: TcpOutboundListener[] = [];
   for (const [name, target] of p.services) {
     if (target.protocol === 'tcp') {
-      if (target.listen === undefined || target.port === undefined || target.endpoints.length === 0) continue;
-      const connector = new PeerConnector(target.endpoints[0]!, target.identity, p.credentials, p.trustDomains, 'ztmesh-tcp');
+      if (target.listen === undefined || target.port === undefined) continue;
+      const connector = new BalancedConnector(
+        name,
+        target.balancer ?? 'p2c-ewma',
+        target.endpoints,
+        (endpoint) => new PeerConnector(endpoint, target.identity, p.credentials, p.trustDomains, 'ztmesh-tcp'),
+        endpointMetrics,
+        logger,
+      );
       tcp.push(new TcpOutboundListener(name, connector, target.port, refusals, limits.maxConnectionsPerPeer, limits.connectTimeoutMs));
       continue;
     }
-    const servicePools = target.endpoints.map(
-      (endpoint) =>
-        new UpstreamPool(
-          `service ${name}`,
-          new PeerConnector(endpoint, target.identity, p.credentials, p.trustDomains, 'http/1.1'),
-          timers,
-          limits.upstreamIdleTimeoutMs,
-          limits.maxIdlePerUpstream,
-        ),
-    );
-    pools.push(...servicePools);
-    if (servicePools.length > 0) entries.set(name, new ServiceEntry(target, servicePools));
+    entries.set(name, newEntry(target));
   }
   const router = new OutboundRouter(entries, p.observer, p.credentials);
   const ctx = new Http1Context(router, limits, timers, metrics, refusals, logger);
@@ -158,14 +183,36 @@ export async function startOutbound(p: OutboundParams): Promise<OutboundServer> 
     stopped = true;
     conns.destroyAll();
     for (const listener of tcp) listener.conns.destroyAll();
-    for (const pool of pools) pool.close();
+    for (const entry of entries.values()) entry.pool.close();
     h2.close();
     timers.close();
     await Promise.all([closeServer(server), ...tcp.map((l) => closeServer(l.server))]);
   };
+  const updateService = (name: string, target: ServiceTarget): void => {
+    if (target.protocol !== 'http' || target.name !== name) {
+      throw new MeshError('ZTMESH_CONFIG_INVALID', `updateService(${JSON.stringify(name)}) takes an http target of the same name`);
+    }
+    const entry = entries.get(name);
+    if (entry === undefined || entry.target.identity !== target.identity || (entry.target.balancer ?? 'p2c-ewma') !== (target.balancer ?? 'p2c-ewma')) {
+      entries.set(name, newEntry(target));
+      entry?.pool.update([]); // old connections finish their exchange, then close
+      return;
+    }
+    entry.target = target;
+    entry.pool.update(target.endpoints);
+  };
   return {
     address,
     tcpListeners: tcpAddresses,
+    updateService,
+    removeEndpoint(name: string, endpoint: string): boolean {
+      const entry = entries.get(name);
+      if (entry === undefined) return false;
+      const rest = entry.target.endpoints.filter((e) => formatHostPort(e) !== endpoint);
+      if (rest.length === entry.target.endpoints.length) return false;
+      updateService(name, { ...entry.target, endpoints: rest });
+      return true;
+    },
     connections: () => conns.size + tcp.reduce((n, l) => n + l.conns.size, 0),
     closeWhere: () => 0, // outbound clients are the local app: no peer identity to match
     async drain(graceMs: number): Promise<void> {

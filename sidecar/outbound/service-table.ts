@@ -1,6 +1,7 @@
 import type { SpiffeId } from '../../core/spiffe/spiffe-id.ts';
 import type { HostPort } from '../config/host-port.ts';
-import type { UpstreamPool } from '../pool/upstream-pool.ts';
+import type { BalancedPool } from '../balance/balanced-pool.ts';
+import type { BalancerKind } from '../balance/endpoint-picker.ts';
 
 /** A destination the local app may call, and the identity its sidecar must prove. */
 export interface ServiceTarget {
@@ -12,24 +13,18 @@ export interface ServiceTarget {
   readonly listen?: HostPort;
   /** tcp only: the destination app port on the remote side. */
   readonly port?: number;
+  /** How requests (tcp: connections) are spread over the endpoints (default p2c-ewma). */
+  readonly balancer?: BalancerKind;
 }
 
-/** One HTTP service with a pool per endpoint, picked round-robin. */
+/** One HTTP/1.1 service: its current target and its endpoints behind one balanced pool. */
 export class ServiceEntry {
-  readonly target: ServiceTarget;
-  readonly pools: readonly UpstreamPool[];
-  #next = 0;
+  target: ServiceTarget;
+  readonly pool: BalancedPool;
 
-  constructor(target: ServiceTarget, pools: readonly UpstreamPool[]) {
+  constructor(target: ServiceTarget, pool: BalancedPool) {
     this.target = target;
-    this.pools = pools;
-  }
-
-  pick(): UpstreamPool {
-    const pools = this.pools;
-    if (pools.length === 1) return pools[0]!;
-    this.#next = (this.#next + 1) % pools.length;
-    return pools[this.#next]!;
+    this.pool = pool;
   }
 }
 

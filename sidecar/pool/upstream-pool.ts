@@ -18,42 +18,86 @@ export interface Connector {
   connect(): Socket;
 }
 
+/**
+ * Optional per-exchange hooks of a pool (the outbound balancer's view of one endpoint): when an
+ * exchange begins on a connection, when its first response byte arrives, when it ends (released
+ * or discarded), and when a connection fails before it was established, i.e. before a byte of the
+ * request was sent, so the exchange may move to another endpoint (return true when moved).
+ */
+export interface ExchangeHooks {
+  begin(up: Upstream): void;
+  firstByte(up: Upstream, chunk: Buffer): void;
+  end(up: Upstream): void;
+  connectFailed(up: Upstream, err: Error): boolean;
+}
+
 /** One pooled connection to an upstream (the local app, or a peer sidecar over mTLS). */
 export class Upstream implements Expirable {
-  readonly socket: Socket;
-  readonly pool: UpstreamPool;
+  /** The transport; replaced (with `pool`) only while not yet connected, when the exchange fails over. */
+  socket: Socket;
+  pool: UpstreamPool;
   owner: UpstreamOwner | null = null;
   connected = false;
   /** Served an earlier exchange (so a reset before any response byte may be a stale keep-alive). */
   reused = false;
   idle = false;
   deadline = 0;
+  /** performance.now() when the current exchange began (0: none, or hooks not in use). */
+  exchangeStart = 0;
+  /** The current exchange saw its first response byte. */
+  answered = false;
+  /** Endpoints this exchange already moved away from after connect failures. */
+  failovers = 0;
 
   constructor(pool: UpstreamPool, socket: Socket, readyEvent: 'connect' | 'secureConnect') {
     this.pool = pool;
     this.socket = socket;
+    this.attach(socket, readyEvent);
+  }
+
+  /** Binds the socket's events; events of a socket this upstream has since left are ignored. */
+  attach(socket: Socket, readyEvent: 'connect' | 'secureConnect'): void {
+    this.socket = socket;
     socket.on('error', (err: Error) => {
-      if (this.owner !== null) this.owner.onUpstreamError(this, err);
-      else pool.discard(this);
+      if (socket !== this.socket) return;
+      if (this.owner === null) {
+        this.pool.discard(this);
+        return;
+      }
+      const hooks = this.pool.hooks;
+      if (!this.connected && hooks !== null && hooks.connectFailed(this, err)) return;
+      this.owner.onUpstreamError(this, err);
     });
     socket.on(readyEvent, () => {
+      if (socket !== this.socket) return;
       this.connected = true;
       socket.setNoDelay(true);
       if (this.owner !== null) this.owner.onUpstreamConnect(this);
     });
     socket.on('data', (chunk: Buffer) => {
-      if (this.owner !== null) this.owner.onUpstreamData(this, chunk);
-      else pool.discard(this); // an idle upstream must not talk
+      if (socket !== this.socket) return;
+      if (this.owner === null) {
+        this.pool.discard(this); // an idle upstream must not talk
+        return;
+      }
+      if (!this.answered && this.exchangeStart !== 0) {
+        this.answered = true;
+        this.pool.hooks?.firstByte(this, chunk);
+      }
+      this.owner.onUpstreamData(this, chunk);
     });
     socket.on('end', () => {
+      if (socket !== this.socket) return;
       if (this.owner !== null) this.owner.onUpstreamEnd(this);
-      else pool.discard(this);
+      else this.pool.discard(this);
     });
     socket.on('close', () => {
+      if (socket !== this.socket) return;
       if (this.owner !== null) this.owner.onUpstreamClose(this);
-      pool.discard(this);
+      this.pool.discard(this);
     });
     socket.on('drain', () => {
+      if (socket !== this.socket) return;
       if (this.owner !== null) this.owner.onUpstreamDrain(this);
     });
   }
@@ -77,6 +121,8 @@ export class UpstreamPool {
   readonly #idle: Upstream[] = [];
   readonly #all = new Set<Upstream>();
   #closed = false;
+  /** Set by a balancer that tracks exchanges on this pool's endpoint. */
+  hooks: ExchangeHooks | null = null;
 
   constructor(name: string, connector: Connector, timers: CoarseTimers, idleTimeoutMs: number, maxIdle: number) {
     this.name = name;
@@ -100,6 +146,7 @@ export class UpstreamPool {
       this.#timers.delete(up);
       up.owner = owner;
       up.reused = true;
+      this.hooks?.begin(up);
       return up;
     }
     return this.connectNew(owner);
@@ -111,11 +158,31 @@ export class UpstreamPool {
     const up = new Upstream(this, socket, this.#connector.readyEvent);
     up.owner = owner;
     this.#all.add(up);
+    this.hooks?.begin(up);
     return up;
+  }
+
+  /**
+   * Takes over a not-yet-connected upstream from another pool (failover after a connect failure):
+   * a fresh connection to this pool's destination, same owner. Throws like `connectNew`.
+   */
+  adopt(up: Upstream, from: UpstreamPool): void {
+    const socket = this.#connector.connect();
+    from.#all.delete(up);
+    from.#timers.delete(up);
+    const old = up.socket;
+    up.pool = this;
+    up.attach(socket, this.#connector.readyEvent);
+    if (!old.destroyed) old.destroy();
+    this.#all.add(up);
   }
 
   /** Returns a connection after an exchange: kept when `reusable`, else closed. */
   release(up: Upstream, reusable: boolean): void {
+    if (up.exchangeStart !== 0) {
+      this.hooks?.end(up);
+      up.exchangeStart = 0;
+    }
     up.owner = null;
     if (!reusable || this.#closed || this.#idle.length >= this.#maxIdle || up.socket.destroyed || !up.connected) {
       this.discard(up);
@@ -129,6 +196,10 @@ export class UpstreamPool {
 
   /** Closes and forgets a connection. */
   discard(up: Upstream): void {
+    if (up.exchangeStart !== 0) {
+      this.hooks?.end(up);
+      up.exchangeStart = 0;
+    }
     up.owner = null;
     if (up.idle) {
       up.idle = false;
@@ -146,6 +217,19 @@ export class UpstreamPool {
 
   get size(): number {
     return this.#all.size;
+  }
+
+  /**
+   * Retires the pool (its endpoint left the service): idle connections close now, connections in
+   * use finish their exchange and then close; nothing new is acquired here.
+   */
+  retire(): void {
+    this.#closed = true;
+    for (const up of [...this.#idle]) this.discard(up);
+  }
+
+  get closed(): boolean {
+    return this.#closed;
   }
 
   /** Closes every connection (in use ones too). */

@@ -1,9 +1,12 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import type { RefusalLog } from '../errors/refusal-log.ts';
-import type { PeerConnector } from '../outbound/peer-connector.ts';
+import type { Connector } from '../pool/upstream-pool.ts';
 import { ClientConnections, type ClientConnection } from '../pool/client-connections.ts';
 import { upstreamRefusal } from '../errors/upstream-refusal.ts';
 import { BytePipe } from './byte-pipe.ts';
+
+/** Connection attempts per app connection (the first, plus one failover). */
+const MAX_DIAL_ATTEMPTS = 2;
 
 class TcpOutboundConnection implements ClientConnection {
   readonly socket: Socket;
@@ -25,13 +28,13 @@ export class TcpOutboundListener {
   readonly name: string;
   readonly server: Server;
   readonly conns = new ClientConnections();
-  readonly #connector: PeerConnector;
+  readonly #connector: Connector;
   readonly #preamble: Buffer;
   readonly #refusals: RefusalLog;
   readonly #maxPerPeer: number;
   readonly #connectTimeoutMs: number;
 
-  constructor(name: string, connector: PeerConnector, destinationPort: number, refusals: RefusalLog, maxPerPeer: number, connectTimeoutMs: number) {
+  constructor(name: string, connector: Connector, destinationPort: number, refusals: RefusalLog, maxPerPeer: number, connectTimeoutMs: number) {
     this.#connectTimeoutMs = connectTimeoutMs;
     this.name = name;
     this.#connector = connector;
@@ -51,6 +54,15 @@ export class TcpOutboundListener {
       return;
     }
     app.on('close', () => this.conns.remove(conn));
+    this.#dial(app, 0);
+  }
+
+  /**
+   * Opens the mTLS connection for one app connection. The app is paused until the pipe is set
+   * up, so a connection that fails before its handshake completed carried no byte and is
+   * retried once on another endpoint (the balanced connector picks again).
+   */
+  #dial(app: Socket, attempt: number): void {
     let peer: Socket;
     try {
       peer = this.#connector.connect();
@@ -61,19 +73,27 @@ export class TcpOutboundListener {
       return;
     }
     let piped = false;
+    let failed = false;
+    const fail = (): void => {
+      if (failed) return;
+      failed = true;
+      peer.destroy();
+      if (attempt < MAX_DIAL_ATTEMPTS - 1 && !app.destroyed) this.#dial(app, attempt + 1);
+      else app.destroy();
+    };
     peer.setTimeout(this.#connectTimeoutMs, () => {
       if (piped) return;
       this.#refusals.record('ZTMESH_SIDECAR_UPSTREAM_TIMEOUT', `connecting to ${this.name} timed out`, { service: this.name });
-      peer.destroy();
-      app.destroy();
+      fail();
     });
     peer.on('error', (err: Error) => {
       if (piped) return;
       const r = upstreamRefusal(err, this.name);
       this.#refusals.record(r.code, r.message, { service: this.name });
-      app.destroy();
+      fail();
     });
-    peer.on('secureConnect', () => {
+    peer.on(this.#connector.readyEvent, () => {
+      if (failed) return;
       piped = true;
       peer.setTimeout(0);
       peer.write(this.#preamble);

@@ -61,20 +61,23 @@ function cut(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }
 
-/** A fixed-size ring, oldest overwritten first; no allocation once full. */
+/** An entry as kept: the time as a number, formatted only when a snapshot is taken. */
+type Entry = Omit<RecentDecision, 'time'> & { readonly at: number };
+
+/** A fixed-size ring, oldest overwritten first. */
 class Ring {
-  readonly #items: (RecentDecision | undefined)[];
+  readonly #items: (Entry | undefined)[];
   #next = 0;
 
   constructor(capacity: number) {
-    this.#items = new Array<RecentDecision | undefined>(capacity).fill(undefined);
+    this.#items = new Array<Entry | undefined>(capacity).fill(undefined);
   }
 
   get capacity(): number {
     return this.#items.length;
   }
 
-  push(item: RecentDecision): void {
+  push(item: Entry): void {
     if (this.#items.length === 0) return;
     this.#items[this.#next] = item;
     this.#next = (this.#next + 1) % this.#items.length;
@@ -85,7 +88,9 @@ class Ring {
     const n = this.#items.length;
     for (let i = 1; i <= n; i++) {
       const item = this.#items[(this.#next - i + n) % n];
-      if (item !== undefined) out.push(item);
+      if (item === undefined) continue;
+      const { at, ...rest } = item;
+      out.push({ time: new Date(at).toISOString(), ...rest });
     }
     return out;
   }
@@ -162,7 +167,7 @@ export class RecentDecisions implements RequestObserver {
     if (ring.capacity === 0) return;
     const fromPolicy = decision !== undefined && (verdict === 'allow' || decision.decision === 'DENY');
     ring.push({
-      time: new Date(this.#now()).toISOString(),
+      at: this.#now(),
       direction: info.direction,
       verdict,
       caller: info.sourcePrincipal === undefined ? null : cut(info.sourcePrincipal, MAX_FIELD_CHARS * 8),
