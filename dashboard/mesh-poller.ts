@@ -9,6 +9,8 @@ export interface MeshPollerOptions {
   readonly now?: () => number;
   /** How one sidecar is read (tests pass a fake). */
   readonly read?: (admin: string, timeoutMs: number) => Promise<SidecarReading>;
+  /** Told when a round fails as a whole (a bug: reading a sidecar never throws); polling goes on. */
+  readonly onError?: (err: unknown) => void;
 }
 
 export type MeshListener = (view: MeshView) => void;
@@ -69,7 +71,13 @@ export class MeshPoller {
   #schedule(): void {
     if (this.#stopped) return;
     this.#timer = setTimeout(() => {
-      void this.poll().finally(() => this.#schedule());
+      this.poll().then(
+        () => this.#schedule(),
+        (err: unknown) => {
+          this.#o.onError?.(err);
+          this.#schedule();
+        },
+      );
     }, this.#o.intervalMs);
   }
 }

@@ -1,4 +1,4 @@
-import { MeshError } from '../core/errors/mesh-error.ts';
+import { errorCode, MeshError } from '../core/errors/mesh-error.ts';
 import type { Logger } from '../core/telemetry/logger.ts';
 import { formatHostPort, isLoopbackHost, parseHostPort, type HostPort } from '../sidecar/config/host-port.ts';
 import { startDashboardServer } from './dashboard-server.ts';
@@ -47,7 +47,10 @@ export async function startDashboard(o: DashboardOptions): Promise<RunningDashbo
   }
   if (o.sources.length === 0) throw new MeshError('ZTMESH_DASHBOARD_BAD_ADDRESS', '--from names no sidecar admin address');
   for (const s of o.sources) parseDashboardAddress(s, '--from');
-  const poller = new MeshPoller({ sources: o.sources, intervalMs: o.intervalMs ?? 2000, timeoutMs: o.timeoutMs ?? 2000 });
+  const poller = new MeshPoller({
+    sources: o.sources, intervalMs: o.intervalMs ?? 2000, timeoutMs: o.timeoutMs ?? 2000,
+    onError: (err) => o.logger.warn({ code: errorCode(err), err: { message: err instanceof Error ? err.message : String(err) } }, 'dashboard poll failed'),
+  });
   await poller.start();
   let server;
   try {

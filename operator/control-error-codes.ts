@@ -13,5 +13,7 @@ export const controlCodes = defineCodes('CONTROL', {
   ZTMESH_CONTROL_WATCH_FAILED: 'A Kubernetes watch failed; it is restarted with jittered backoff and reported unhealthy on /ready until it recovers.',
   ZTMESH_CONTROL_STATUS_WRITE_FAILED: 'Writing a policy\'s status to the Kubernetes API failed; retried on the next reconcile.',
   ZTMESH_CONTROL_LEASE_FAILED: 'Acquiring or renewing the leader Lease failed; the replica stops acting as leader until it holds the Lease again.',
+  ZTMESH_CONTROL_CA_BUNDLE_WRITE_FAILED: 'Reading or patching the MutatingWebhookConfiguration\'s caBundle failed; the leader retries on its next check.',
+  ZTMESH_CONTROL_IDENTITY_FAILED: 'The operator could not obtain or renew its SVID from the mesh CA (token file, bundle file or the CA call); it retries with backoff and keeps serving with the current one.',
   ZTMESH_CONTROL_ADMIN_FAILED: 'The operator admin endpoint could not be reached or answered with an error (`ztmesh status`).',
 });

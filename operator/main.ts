@@ -1,24 +1,29 @@
 import { KubeConfig } from '@kubernetes/client-node';
 import { errorCode, MeshError } from '../core/errors/mesh-error.ts';
 import { trustDomainError } from '../core/spiffe/spiffe-id.ts';
-import { createLogger } from '../core/telemetry/logger.ts';
+import { createLogger, type Logger } from '../core/telemetry/logger.ts';
 import { Registry } from '../core/telemetry/metrics.ts';
 import { ExpiringCredentialsRef } from '../sidecar/identity/expiring-credentials-ref.ts';
-import { startFileIdentity, type FileIdentitySource } from '../sidecar/identity/file-identity-source.ts';
+import { startFileIdentity } from '../sidecar/identity/file-identity-source.ts';
 import { registerIdentityMetrics } from '../sidecar/identity/identity-metrics.ts';
 import { buildCredentials } from '../sidecar/tls/build-credentials.ts';
 import type { Credentials } from '../sidecar/tls/credentials.ts';
 import type { PemIdentity } from './distribute/mtls-server-credentials.ts';
+import { startCaSvidSource } from './identity/ca-svid-source.ts';
 import { startOperator } from './operator-runtime.ts';
+import { startInjectionWebhook, type RunningInjectionWebhook } from './webhook-cert/injection-webhook.ts';
 
 export interface OperatorMainOptions {
   readonly kubeconfigFile: string | undefined;
   readonly trustDomain: string;
-  readonly certFile: string;
-  readonly keyFile: string;
-  readonly bundleFile: string;
+  /** Where the operator's SVID comes from: files (reloaded when they change) or the mesh CA (renewed at half-life). */
+  readonly identity:
+    | { readonly kind: 'files'; readonly certFile: string; readonly keyFile: string; readonly bundleFile: string }
+    | { readonly kind: 'ca'; readonly address: string; readonly tokenFile: string; readonly bundleFile: string };
   readonly distributionListen: string;
   readonly adminListen: string;
+  /** The injection webhook, served in the same process when set. */
+  readonly webhook: { readonly listen: string; readonly injectorConfigFile: string; readonly configurationName: string | undefined; readonly dnsNames: readonly string[] } | undefined;
   readonly leaseNamespace: string;
   readonly leaseName: string;
   readonly holderIdentity: string;
@@ -30,57 +35,78 @@ function pemIdentity(c: Credentials): PemIdentity {
   return { certChainPem: c.tlsOptions.cert, keyPem: c.tlsOptions.key, bundlePem: c.tlsOptions.ca };
 }
 
+/** The operator's SVID, first one now, rotations through `onRotate`; returns the first and a closer. */
+async function startIdentity(o: OperatorMainOptions, logger: Logger, onRotate: (identity: PemIdentity) => void): Promise<{ first: PemIdentity; close(): void }> {
+  if (o.identity.kind === 'ca') {
+    return startCaSvidSource({ address: o.identity.address, tokenFile: o.identity.tokenFile, bundleFile: o.identity.bundleFile, logger, onRenew: onRotate });
+  }
+  // From files (written by the CA client, cert-manager or a SPIRE agent), checked like a sidecar's
+  // own and reloaded when the files change.
+  const { certFile, keyFile, bundleFile } = o.identity;
+  const credentials = new ExpiringCredentialsRef();
+  const source = await startFileIdentity({
+    certFile, keyFile, bundleFile, trustDomain: o.trustDomain,
+    credentials, build: buildCredentials, metrics: registerIdentityMetrics(new Registry(), credentials), logger,
+  });
+  const first = credentials.current;
+  if (first === undefined) {
+    source.close();
+    throw new MeshError('ZTMESH_CONTROL_BAD_OPTIONS', `no valid SVID in ${certFile}, ${keyFile}, ${bundleFile} (see the log line before)`);
+  }
+  credentials.onSwap((next) => onRotate(pemIdentity(next)));
+  return { first: pemIdentity(first), close: () => source.close() };
+}
+
 /**
- * The operator program: watches the cluster, distributes policies to sidecars, writes status as
- * leader; serves until SIGTERM/SIGINT, then releases the Lease and stops (exit 0). A startup
- * failure is one log line and exit 1.
+ * The operator program: watches the cluster, distributes policies to sidecars, writes status (and
+ * the webhook's caBundle) as leader, serves the injection webhook; serves until SIGTERM/SIGINT,
+ * then releases the Lease and stops (exit 0). A startup failure is one log line and exit 1.
  */
 export async function runOperator(o: OperatorMainOptions): Promise<number> {
   const logger = createLogger({ name: 'ztmesh-operator', level: o.logLevel });
   let running: Awaited<ReturnType<typeof startOperator>> | undefined;
-  let identitySource: FileIdentitySource | undefined;
+  let identity: { first: PemIdentity; close(): void } | undefined;
+  let webhook: RunningInjectionWebhook | undefined;
   try {
     const tdError = trustDomainError(o.trustDomain);
     if (tdError !== undefined) throw new MeshError('ZTMESH_CONTROL_BAD_OPTIONS', `--trust-domain ${JSON.stringify(o.trustDomain)}: ${tdError}`);
     const kubeConfig = new KubeConfig();
     if (o.kubeconfigFile !== undefined) kubeConfig.loadFromFile(o.kubeconfigFile);
     else kubeConfig.loadFromDefault();
-    // The operator's SVID from files (written by the CA client, cert-manager or a SPIRE agent),
-    // checked like a sidecar's own and reloaded when the files change.
-    const credentials = new ExpiringCredentialsRef();
-    identitySource = await startFileIdentity({
-      certFile: o.certFile, keyFile: o.keyFile, bundleFile: o.bundleFile, trustDomain: o.trustDomain,
-      credentials, build: buildCredentials, metrics: registerIdentityMetrics(new Registry(), credentials), logger,
+    identity = await startIdentity(o, logger, (next) => {
+      running?.rotateIdentity(next);
+      logger.info('distribution serving identity rotated');
     });
-    const first = credentials.current;
-    if (first === undefined) throw new MeshError('ZTMESH_CONTROL_BAD_OPTIONS', `no valid SVID in ${o.certFile}, ${o.keyFile}, ${o.bundleFile} (see the log line before)`);
     running = await startOperator({
       kubeConfig,
       trustDomain: o.trustDomain,
-      identity: pemIdentity(first),
+      identity: identity.first,
       distributionListen: o.distributionListen,
       adminListen: o.adminListen,
       lease: { namespace: o.leaseNamespace, name: o.leaseName, identity: o.holderIdentity },
       logger,
+      onLeadershipChange: () => void webhook?.syncCaBundle(),
     });
     const operator = running;
-    credentials.onSwap((next) => {
-      operator.rotateIdentity(pemIdentity(next));
-      logger.info({ spiffeId: next.identity, notAfter: new Date(next.notAfter).toISOString() }, 'distribution serving identity rotated');
-    });
+    if (o.webhook !== undefined) {
+      webhook = await startInjectionWebhook({ ...o.webhook, kubeConfig, isLeader: () => operator.isLeader(), logger });
+      void webhook.syncCaBundle();
+    }
   } catch (err) {
-    identitySource?.close();
+    identity?.close();
+    await running?.stop();
     logger.fatal({ code: errorCode(err), err: { message: err instanceof Error ? err.message : String(err) } }, 'operator failed to start');
     logger.flush();
     return 1;
   }
-  logger.info({ distributionPort: running.distributionPort, adminPort: running.adminPort, holder: o.holderIdentity }, 'operator started');
+  logger.info({ distributionPort: running.distributionPort, adminPort: running.adminPort, webhookPort: webhook?.port, holder: o.holderIdentity }, 'operator started');
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     process.once('SIGTERM', () => resolve('SIGTERM'));
     process.once('SIGINT', () => resolve('SIGINT'));
   });
   logger.info({ signal }, 'stopping');
-  identitySource?.close();
+  identity.close();
+  await webhook?.close();
   await running.stop();
   logger.flush();
   return 0;

@@ -19,12 +19,16 @@ export interface OperatorOptions {
   readonly logger: Logger;
   readonly watchBackoff?: { readonly initialMs: number; readonly maxMs: number };
   readonly resyncMs?: number;
+  /** Called when this replica gains or loses the Lease (after the control loop is scheduled). */
+  readonly onLeadershipChange?: () => void;
 }
 
 export interface RunningOperator {
   readonly distributionPort: number;
   readonly adminPort: number;
   readonly loop: ControlLoop;
+  /** True while this replica holds the Lease. */
+  isLeader(): boolean;
   /** Swaps the distribution service's serving SVID (rotation); new connections use it. */
   rotateIdentity(identity: PemIdentity): void;
   stop(): Promise<void>;
@@ -47,7 +51,10 @@ export async function startOperator(o: OperatorOptions): Promise<RunningOperator
     ...(o.lease.durationMs !== undefined ? { leaseDurationMs: o.lease.durationMs } : {}),
     ...(o.lease.retryMs !== undefined ? { retryMs: o.lease.retryMs } : {}),
     logger: o.logger,
-    onChange: () => loop?.schedule(),
+    onChange: () => {
+      loop?.schedule();
+      o.onLeadershipChange?.();
+    },
   });
   loop = new ControlLoop({ sources, distribution, statusWriter: kubeStatusWriter(o.kubeConfig), isLeader: () => elector.isLeader(), trustDomain: o.trustDomain, logger: o.logger });
   const controlLoop = loop;
@@ -65,6 +72,7 @@ export async function startOperator(o: OperatorOptions): Promise<RunningOperator
     distributionPort: distribution.port,
     adminPort: admin.port,
     loop: controlLoop,
+    isLeader: () => elector.isLeader(),
     rotateIdentity: (identity) => distribution.rotate(identity),
     async stop() {
       await elector.stop();

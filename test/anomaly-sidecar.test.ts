@@ -1,4 +1,5 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, get as httpGet, type Server } from 'node:http';
+import { anomaliesHandler } from '../sidecar/anomaly/anomalies-handler.ts';
 import { Agent, request as httpsRequest } from 'node:https';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Registry } from '../core/telemetry/metrics.ts';
@@ -96,5 +97,26 @@ describe('anomaly detection behind a real inbound sidecar', () => {
     expect(alert['observed'] as number).toBeGreaterThanOrEqual(0.5);
     expect(registry.render()).toContain('ztmesh_anomalies_total{kind="auth-failures"} 1');
     expect(lines().filter((l) => l['type'] === 'audit').map((l) => [l['event'], l['principal']])).toEqual([['anomaly-response-applied', BFF]]);
+  });
+
+  it('lists recent alerts and measures on /debug/anomalies', async () => {
+    const admin = createServer(anomaliesHandler(detector));
+    await new Promise<void>((r) => admin.listen(0, '127.0.0.1', r));
+    try {
+      const body = await new Promise<string>((resolve, reject) => {
+        httpGet({ host: '127.0.0.1', port: (admin.address() as { port: number }).port, path: '/debug/anomalies' }, (res) => {
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (c: string) => (text += c));
+          res.on('end', () => resolve(text));
+        }).on('error', reject);
+      });
+      const parsed = JSON.parse(body) as { anomalies: { kind: string; caller: string; time: string }[]; measures: { principal: string; action: string }[] };
+      expect(parsed.anomalies[0]).toMatchObject({ kind: 'auth-failures', caller: BFF });
+      expect(Number.isNaN(Date.parse(parsed.anomalies[0]!.time))).toBe(false);
+      expect(parsed.measures).toMatchObject([{ principal: BFF, action: 'quarantine' }]);
+    } finally {
+      await new Promise<void>((r) => admin.close(() => r()));
+    }
   });
 });

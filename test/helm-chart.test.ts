@@ -8,6 +8,7 @@ import { chartGeneratedFiles } from '../operator/inject/chart-generated-files.ts
 import { loadChartValues } from '../operator/inject/chart-values.ts';
 import { injectOptionsFromValues, parseInjectOptions } from '../operator/inject/inject-options.ts';
 import { formatManifestText, parseManifestText } from '../operator/inject/inject-manifests.ts';
+import { parseOperatorArgs } from '../cli/commands/operator.ts';
 import { helmBinaries } from './helpers/helm-binaries.ts';
 import { validateKubernetesObject } from './helpers/kube-validate.ts';
 
@@ -202,5 +203,35 @@ describe('the Helm chart', () => {
     for (const [path, text] of Object.entries(chartGeneratedFiles())) {
       expect(readFileSync(join(CHART, path), 'utf8'), path).toBe(text);
     }
+  });
+  it.each(Object.keys(VALUE_SETS))('%s: the operator Deployment\'s args are accepted by `ztmesh operator` (parseOperatorArgs), with every file it names mounted', (name) => {
+    const deployment = rendered[name]!.find((o) => o.kind === 'Deployment' && o.metadata.name === 'ztmesh-operator')!;
+    const spec = deployment['spec'].template.spec;
+    const container = spec.containers.find((c: { name: string }) => c.name === 'operator');
+    expect(container.args[0]).toBe('operator');
+    const env = Object.fromEntries(container.env.map((e: { name: string }) => [e.name, `from-${e.name}`]));
+    const options = parseOperatorArgs(container.args.slice(1), env, '/')!;
+    expect(options.identity.kind).toBe('ca');
+    expect(options.webhook).toBeDefined();
+    expect(options.webhook!.configurationName).toBe('ztmesh-sidecar-injector');
+    const webhookConfig = rendered[name]!.find((o) => o.kind === 'MutatingWebhookConfiguration')!;
+    const service = webhookConfig['webhooks'][0].clientConfig.service;
+    expect(options.webhook!.dnsNames).toContain(`${service.name}.${service.namespace}.svc`);
+    expect(options.webhook!.listen).toBe(`0.0.0.0:${container.ports.find((p: { name: string }) => p.name === 'https-webhook').containerPort}`);
+    expect(options.distributionListen).toBe(`0.0.0.0:${container.ports.find((p: { name: string }) => p.name === 'grpc-policy').containerPort}`);
+    const files = options.identity.kind === 'ca' ? [options.identity.tokenFile, options.identity.bundleFile, options.webhook!.injectorConfigFile] : [];
+    for (const file of files) {
+      const mount = container.volumeMounts.find((m: { mountPath: string }) => file.startsWith(`${m.mountPath}/`));
+      expect(mount, file).toBeDefined();
+      const volume = spec.volumes.find((v: { name: string }) => v.name === mount.name);
+      const leaf = file.slice(mount.mountPath.length + 1);
+      const provided = [
+        ...(volume.configMap ? Object.keys(rendered[name]!.find((o) => o.kind === 'ConfigMap' && o.metadata.name === volume.configMap.name)!['data']) : []),
+        ...(volume.secret ? volume.secret.items.map((i: { path: string }) => i.path) : []),
+        ...(volume.projected ? volume.projected.sources.map((src: { serviceAccountToken?: { path: string } }) => src.serviceAccountToken?.path) : []),
+      ];
+      expect(provided, file).toContain(leaf);
+    }
+    expect(() => parseOperatorArgs([...container.args.slice(1), '--no-such-flag'], env, '/')).toThrow(expect.objectContaining({ code: 'ZTMESH_CLI_BAD_ARGS' }));
   });
 });

@@ -1,3 +1,4 @@
+import { createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { counterValue } from './fixtures/pki-pair.ts';
 import { BalanceMesh, distribution } from './outbound-balance-mesh.ts';
@@ -72,6 +73,19 @@ describe('outbound HTTP/1.1 balancing over several endpoints', () => {
     expect(counterValue(mesh.metrics, 'ztmesh_retries_total{service="orders",reason="wrong_identity"}')).toBeGreaterThanOrEqual(1);
   });
 
+  it('a refused connection moves even a POST with a body to another endpoint (nothing was sent)', async () => {
+    mesh = await BalanceMesh.create();
+    const a = await mesh.backend('a');
+    const dead = await freePort();
+    await mesh.startOutbound([{ host: '127.0.0.1', port: dead }, a.address], 'round-robin');
+    for (let i = 0; i < 10; i++) {
+      const r = await mesh.request('{"order":1}');
+      expect([r.status, r.body]).toEqual([200, 'a']);
+    }
+    expect(counterValue(mesh.metrics, 'ztmesh_retries_total{service="orders",reason="connect_failure"}')).toBeGreaterThanOrEqual(1);
+    expect(counterValue(mesh.metrics, `ztmesh_endpoint_ejections_total{service="orders",endpoint="127.0.0.1:${dead}"}`)).toBe(1);
+  });
+
   it('an empty endpoint set answers 503 ZTMESH_BALANCE_NO_ENDPOINTS at once', async () => {
     mesh = await BalanceMesh.create();
     await mesh.startOutbound([]);
@@ -82,6 +96,15 @@ describe('outbound HTTP/1.1 balancing over several endpoints', () => {
     expect(Date.now() - started).toBeLessThan(2_000);
   });
 });
+
+/** A loopback port nothing listens on. */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as { port: number }).port;
+  await new Promise<void>((r) => server.close(() => r()));
+  return port;
+}
 
 function formatEndpoint(hp: { host: string; port: number }): string {
   return `${hp.host}:${hp.port}`;

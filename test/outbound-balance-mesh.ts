@@ -1,4 +1,5 @@
-import { createServer, request as httpRequest, Agent, type Server } from 'node:http';
+import { createServer, request as httpRequest, Agent, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createH2Server, type Http2Server, type ServerHttp2Stream } from 'node:http2';
 import { silentLogger } from '../core/telemetry/logger.ts';
 import { Registry } from '../core/telemetry/metrics.ts';
 import type { SpiffeId } from '../core/spiffe/spiffe-id.ts';
@@ -15,7 +16,7 @@ import { testAuthorizer, TD, SERVER_ID } from './fixtures/pki-pair.ts';
 /** One destination "pod": an app that answers with its name, behind its own inbound sidecar. */
 export class Backend {
   readonly name: string;
-  readonly app: Server;
+  readonly app: Server | Http2Server;
   readonly inbound: ProxyServer;
   readonly metrics: Registry;
   /** Requests the app received, and those it is answering right now. */
@@ -23,7 +24,7 @@ export class Backend {
   inFlight = 0;
   delayMs: number;
 
-  constructor(name: string, app: Server, inbound: ProxyServer, metrics: Registry, delayMs: number) {
+  constructor(name: string, app: Server | Http2Server, inbound: ProxyServer, metrics: Registry, delayMs: number) {
     this.name = name;
     this.metrics = metrics;
     this.app = app;
@@ -37,7 +38,7 @@ export class Backend {
 
   async stop(): Promise<void> {
     await this.inbound.close();
-    this.app.closeAllConnections();
+    if ('closeAllConnections' in this.app) this.app.closeAllConnections();
     await new Promise<void>((r) => this.app.close(() => r()));
   }
 }
@@ -65,12 +66,24 @@ export class BalanceMesh {
   }
 
   /** Starts an app + inbound sidecar whose SVID is `spiffe://example.org/ns/shop/sa/<sa>`. */
-  async backend(name: string, options: { delayMs?: number; sa?: string } = {}): Promise<Backend> {
+  async backend(name: string, options: { delayMs?: number; sa?: string; tcpPorts?: readonly number[]; h2?: boolean } = {}): Promise<Backend> {
     const leaf = await this.pki.svid('shop', options.sa ?? 'orders');
     const creds = new CredentialsRef();
     creds.swap(buildCredentials({ certChainPem: leaf.certChainPem, privateKey: leaf.keyPem, bundlePem: this.pki.bundlePem, trustDomain: TD }));
     let backend: Backend | undefined;
-    const app = createServer((req, res) => {
+    const h2 = options.h2 === true;
+    const app: Server | Http2Server = h2 ? createH2Server() : createServer();
+    const onStream = (stream: ServerHttp2Stream): void => {
+      const b = backend!;
+      b.received++;
+      stream.on('error', () => undefined);
+      stream.resume();
+      stream.on('end', () => {
+        stream.respond({ ':status': 200, 'content-type': 'text/plain' });
+        stream.end(name);
+      });
+    };
+    const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
       const b = backend!;
       b.received++;
       b.inFlight++;
@@ -81,14 +94,16 @@ export class BalanceMesh {
       };
       req.resume();
       req.on('end', () => (b.delayMs > 0 ? setTimeout(answer, b.delayMs) : answer()));
-    });
+    };
+    if (h2) app.on('stream', onStream);
+    else app.on('request', onRequest);
     await new Promise<void>((r) => app.listen(0, '127.0.0.1', r));
     const authorizer = testAuthorizer(() => true);
     const metrics = new Registry();
     const inbound = await startInbound({
       listen: { host: '127.0.0.1', port: 0 },
       app: { host: '127.0.0.1', port: (app.address() as { port: number }).port },
-      tcpPorts: new Set(),
+      tcpPorts: new Set(options.tcpPorts ?? []),
       credentials: creds,
       trustDomains: new Set([TD]),
       authorizer: () => authorizer,
@@ -103,10 +118,12 @@ export class BalanceMesh {
     return backend;
   }
 
-  async startOutbound(endpoints: readonly HostPort[], balancer: ServiceTarget['balancer'] = 'p2c-ewma'): Promise<void> {
+  async startOutbound(endpoints: readonly HostPort[], balancer: ServiceTarget['balancer'] = 'p2c-ewma', extra: readonly ServiceTarget[] = []): Promise<void> {
+    const services = new Map<string, ServiceTarget>([['orders', this.target(endpoints, balancer)]]);
+    for (const t of extra) services.set(t.name, t);
     this.outbound = await startOutbound({
       listen: { host: '127.0.0.1', port: 0 },
-      services: new Map([['orders', this.target(endpoints, balancer)]]),
+      services,
       credentials: this.clientCreds,
       trustDomains: new Set([TD]),
       limits: DEFAULT_HTTP1_LIMITS,

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { request as httpRequest } from 'node:http';
+import { Agent, request as httpRequest } from 'node:http';
 import { connect as h2Connect } from 'node:http2';
 import { connect as tlsConnect } from 'node:tls';
 import { GRPC_ECHO_PATH, GRPC_PAYLOAD, grpcFrame } from './grpc-request.ts';
@@ -96,4 +96,39 @@ export function checkMtlsHttp1(port: number, path: string, client: LeafFiles, bu
       else reject(new Error(`mTLS GET ${path} straight to the server side: ${status === undefined ? 'connection closed without a response' : `answered ${status}`}`));
     });
   });
+}
+
+/**
+ * Sends `total` GETs over `concurrency` keep-alive connections and tallies the answers by status (or
+ * error code): a diagnostic after a run with failures, naming what the failures were.
+ */
+export async function tallyHttp1(port: number, path: string, total: number, concurrency: number): Promise<Record<string, number>> {
+  const tally: Record<string, number> = {};
+  const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
+  let next = 0;
+  const one = (): Promise<void> => new Promise((resolve) => {
+    const req = httpRequest({ host: '127.0.0.1', port, path, headers: { host: APP_AUTHORITY }, agent, timeout: TIMEOUT_MS }, (res) => {
+      res.resume();
+      res.on('end', () => {
+        const key = String(res.statusCode);
+        tally[key] = (tally[key] ?? 0) + 1;
+        resolve();
+      });
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', (err: NodeJS.ErrnoException) => {
+      const key = err.code ?? err.message;
+      tally[key] = (tally[key] ?? 0) + 1;
+      resolve();
+    });
+    req.end();
+  });
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (next < total) {
+      next += 1;
+      await one();
+    }
+  }));
+  agent.destroy();
+  return tally;
 }

@@ -6,6 +6,7 @@ export interface RunSample {
   readonly requestsPerSecond: number;
   readonly megabytesPerSecond: number;
   readonly errors: number;
+  readonly errorDetail?: string;
   readonly latencyMs: { readonly p50: number; readonly p99: number; readonly p999: number };
   /** CPU-seconds per 1,000 requests, per proxy process (by role). */
   readonly cpuPer1k: Readonly<Partial<Record<'outbound' | 'inbound', number>>>;

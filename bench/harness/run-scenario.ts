@@ -1,11 +1,12 @@
 import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import type { BenchEnv } from './bench-env.ts';
 import type { ContenderSpec, MeasuredProcess, RunningContender } from './contender.ts';
 import { GRPC_HEADERS } from './grpc-request.ts';
 import { runH2load } from './h2load.ts';
 import type { LoadResult } from './load-result.ts';
 import { sampleProcess, type ProcSample } from './proc-stats.ts';
-import { checkH2, checkHttp1, checkMtlsHttp1 } from './request-check.ts';
+import { checkH2, checkHttp1, checkMtlsHttp1, tallyHttp1 } from './request-check.ts';
 import { runSTime } from './s-time.ts';
 import type { RunSample, ScenarioResult } from './results.ts';
 import type { Scenario } from './scenarios.ts';
@@ -83,7 +84,30 @@ async function measure(scenario: Scenario, running: RunningContender, round: num
   return {
     round, requests: load.requests, requestsPerSecond: load.requestsPerSecond, megabytesPerSecond: load.megabytesPerSecond,
     errors: load.errors, latencyMs: load.latencyMs, cpuPer1k,
+    ...(load.errorDetail === undefined ? {} : { errorDetail: load.errorDetail }),
   };
+}
+
+/**
+ * Why a measured run failed, for the report: a proxy that died (with its log tail), or else the
+ * load generator's complaint plus what one fresh checked request gets now (e.g. "answered 429").
+ */
+async function diagnose(err: unknown, scenario: Scenario, running: RunningContender, env: BenchEnv): Promise<string> {
+  // A proxy that crashed may be reported by /proc before its 'exit' event: give that event a moment.
+  await Promise.race([...running.proxies.map((p) => p.child.exited), delay(500)]);
+  const dead = running.proxies.find((p) => p.child.exitStatus !== undefined);
+  if (dead !== undefined) return dead.child.describeFailure(`the ${dead.role} proxy died during the run`);
+  if (scenario.load.tool === 'wrk') {
+    const tally = await tallyHttp1(running.port, scenario.load.path, 2000, 16);
+    const answers = Object.entries(tally).map(([key, n]) => `${n}x ${key}`).join(', ');
+    return `${messageOf(err)}; 2,000 requests sent afterwards got: ${answers}`;
+  }
+  try {
+    await check(scenario, running, env);
+    return `${messageOf(err)}; a request checked afterwards succeeded`;
+  } catch (checkErr) {
+    return `${messageOf(err)}; a request checked afterwards: ${messageOf(checkErr)}`;
+  }
 }
 
 interface Slot {
@@ -94,7 +118,7 @@ interface Slot {
   peakRssMb: Partial<Record<'outbound' | 'inbound', number>> | undefined;
 }
 
-function firstLine(err: unknown): string {
+function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
@@ -117,7 +141,7 @@ export async function runScenario(scenario: Scenario, env: BenchEnv, settings: R
         await runLoad(scenario, slot.running, settings.warmupSeconds, env, settings);
         say(`   ${slot.spec.id}: ready (port ${slot.running.port})`);
       } catch (err) {
-        slot.reason = firstLine(err);
+        slot.reason = messageOf(err);
         say(`   ${slot.spec.id}: NOT AVAILABLE: ${slot.reason}`);
         await slot.running?.stop();
         slot.running = undefined;
@@ -131,13 +155,13 @@ export async function runScenario(scenario: Scenario, env: BenchEnv, settings: R
         try {
           const sample = await measure(scenario, slot.running, round, env, settings);
           if (sample.errors > sample.requests * 0.01) {
-            throw new Error(`${sample.errors} of ${sample.requests} requests failed (errors or non-2xx statuses)`);
+            throw new Error(`${sample.errors} of ${sample.requests} requests failed (${sample.errorDetail ?? 'errors or non-2xx statuses'})`);
           }
           slot.runs.push(sample);
           const cpu = Object.entries(sample.cpuPer1k).map(([role, v]) => `${role} ${v.toFixed(3)}`).join(', ');
           say(`   round ${round} ${slot.spec.id.padEnd(18)} ${sample.requestsPerSecond.toFixed(0).padStart(7)} req/s ${sample.megabytesPerSecond.toFixed(1).padStart(7)} MB/s  p50 ${sample.latencyMs.p50.toFixed(2)} p99 ${sample.latencyMs.p99.toFixed(2)} ms  errors ${sample.errors}${cpu === '' ? '' : `  cpu-s/1k: ${cpu}`}`);
         } catch (err) {
-          slot.reason = `failed during round ${round}: ${firstLine(err)}`;
+          slot.reason = `failed during round ${round}: ${await diagnose(err, scenario, slot.running, env)}`;
           say(`   ${slot.spec.id}: ${slot.reason}`);
           await slot.running.stop();
           slot.running = undefined;

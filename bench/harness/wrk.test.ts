@@ -13,6 +13,7 @@ describe('parseWrkOutput', () => {
     expect(r.requestsPerSecond).toBe(60000);
     expect(r.megabytesPerSecond).toBe(12);
     expect(r.errors).toBe(6);
+    expect(r.errorDetail).toBe("wrk: read 1, status 2, timeout 3");
     expect(r.latencyMs).toEqual({ p50: 0.046, p99: 0.187, p999: 1.622 });
   });
   it('fails loudly when the report line is missing', () => {

@@ -38,7 +38,9 @@ export function parseWrkOutput(stdout: string): LoadResult {
   const json = JSON.parse(line.slice('WRK_JSON '.length)) as WrkJson;
   const seconds = json.durationUs / 1e6;
   const e = json.errors;
+  const detail = Object.entries(e).filter(([, n]) => n > 0).map(([kind, n]) => `${kind} ${n}`).join(', ');
   return {
+    ...(detail === '' ? {} : { errorDetail: `wrk: ${detail}` }),
     requests: json.requests,
     durationSeconds: seconds,
     bytes: json.bytes,

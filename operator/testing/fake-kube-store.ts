@@ -21,6 +21,7 @@ export const FAKE_RESOURCES: readonly FakeResource[] = [
   { group: 'ztmesh.io', version: 'v1alpha1', plural: 'authorizationpolicies', kind: 'AuthorizationPolicy', namespaced: true, statusSubresource: true, generation: true },
   { group: 'ztmesh.io', version: 'v1alpha1', plural: 'meshconfigs', kind: 'MeshConfig', namespaced: false, statusSubresource: true, generation: true },
   { group: 'coordination.k8s.io', version: 'v1', plural: 'leases', kind: 'Lease', namespaced: true, statusSubresource: false, generation: false },
+  { group: 'admissionregistration.k8s.io', version: 'v1', plural: 'mutatingwebhookconfigurations', kind: 'MutatingWebhookConfiguration', namespaced: false, statusSubresource: false, generation: true },
 ];
 
 export type Obj = Record<string, unknown> & { metadata: Record<string, unknown> };

@@ -50,6 +50,17 @@ describe('AnomalyDetector', () => {
     expect(registry.render()).toContain('ztmesh_anomalies_suppressed_total{kind="new-route"} 1');
   });
 
+  it('keeps the most recent alerts, newest first, bounded', () => {
+    const { detector, clock } = setup({ alertCooldown: 0 });
+    learn(detector, clock);
+    for (const route of ['/a', '/b', '/c']) detector.observe(ALICE, 'GET', route, 200, 10);
+    expect(detector.recent().map((a) => a.route)).toEqual(['/c', '/b', '/a']);
+    const small = setup();
+    const bounded = new AnomalyDetector({ config: anomalyConfig({ enabled: true, learningPeriod: 0, minLearningRequests: 1, alertCooldown: 0 }), logger: memoryLogger().logger, registry: new Registry(), keepRecent: 2, now: small.clock.get });
+    for (const route of ['/x', '/a', '/b', '/c']) bounded.observe(ALICE, 'GET', route, 200, 10);
+    expect(bounded.recent().map((a) => a.route)).toEqual(['/c', '/b']);
+  });
+
   it('reports a burst of 401s (credential stuffing) within minErrors requests', () => {
     const { detector, clock, seen } = setup();
     learn(detector, clock);
@@ -74,10 +85,10 @@ describe('AnomalyDetector', () => {
     expect(a.baseline).toBe(0);
   });
 
-  it('reports a rate ten times the learned one, with the baseline', () => {
+  it('reports a rate far above the learned one and its bursts, with the baseline', () => {
     const { detector, clock, seen } = setup();
     learn(detector, clock);
-    for (let i = 0; i < 40; i++) detector.observe(ALICE, 'GET', '/items', 200, 1200);
+    for (let i = 0; i < 80; i++) detector.observe(ALICE, 'GET', '/items', 200, 1200);
     const rate = seen.find((a) => a.kind === 'rate')!;
     expect(rate).toBeDefined();
     expect(rate.baseline).toBeGreaterThan(0.5);
@@ -154,7 +165,7 @@ describe('AnomalyDetector', () => {
   it('throttles when configured, and release lifts it early', () => {
     const { detector, clock, lines } = setup({ response: { action: 'throttle', throttleRps: 2, kinds: ['rate'] } });
     learn(detector, clock);
-    for (let i = 0; i < 40; i++) detector.observe(ALICE, 'GET', '/items', 200, 1200);
+    for (let i = 0; i < 80; i++) detector.observe(ALICE, 'GET', '/items', 200, 1200);
     expect(detector.responder.throttleFor(ALICE)).toBe(2);
     expect(detector.responder.list()).toMatchObject([{ principal: ALICE, action: 'throttle', kind: 'rate' }]);
     expect(detector.responder.release(ALICE)).toBe(true);

@@ -15,6 +15,13 @@ export interface AnomalyDetectorOptions {
   readonly now?: () => number;
   /** Called with every alert that is not rate-limited, after it is logged (tests, the dashboard). */
   readonly onAnomaly?: (anomaly: Anomaly) => void;
+  /** Recent alerts kept for `/debug/anomalies` (default 100). */
+  readonly keepRecent?: number;
+}
+
+/** An alert as `/debug/anomalies` lists it: the anomaly and when it was raised (wall clock, ISO). */
+export interface RecentAnomaly extends Anomaly {
+  readonly time: string;
 }
 
 const UNKNOWN_CALLER = 'unknown';
@@ -61,6 +68,9 @@ export class AnomalyDetector implements RequestObserver {
   readonly #suppressed: Counter;
   readonly #evictions: Counter;
   readonly #onAnomaly: ((anomaly: Anomaly) => void) | undefined;
+  readonly #wall: () => number;
+  readonly #recent: RecentAnomaly[] = [];
+  readonly #keepRecent: number;
   #current: CallerBaseline | undefined = undefined;
   #now = 0;
   readonly #report: Report;
@@ -68,7 +78,9 @@ export class AnomalyDetector implements RequestObserver {
   constructor(options: AnomalyDetectorOptions) {
     this.config = options.config;
     this.#log = options.logger.child({ component: 'anomaly' });
-    this.#clock = new SteadyClock(options.now ?? Date.now, options.config.maxClockStep);
+    this.#wall = options.now ?? Date.now;
+    this.#keepRecent = options.keepRecent ?? 100;
+    this.#clock = new SteadyClock(this.#wall, options.config.maxClockStep);
     this.responder = new AnomalyResponder(options.config.response, options.logger, () => this.#clock.now(), options.config.maxCallers);
     const registry = options.registry;
     this.#anomalies = registry.counter({ name: 'ztmesh_anomalies_total', help: 'Anomalies raised per kind (after per-caller rate limiting).', labelNames: ['kind'], maxSeries: ANOMALY_KINDS.length });
@@ -82,6 +94,11 @@ export class AnomalyDetector implements RequestObserver {
 
   get callers(): number {
     return this.#callers.size;
+  }
+
+  /** The most recent alerts, newest first (bounded by `keepRecent`). */
+  recent(): RecentAnomaly[] {
+    return [...this.#recent].reverse();
   }
 
   start(info: RequestInfo): RequestScope {
@@ -129,6 +146,10 @@ export class AnomalyDetector implements RequestObserver {
       { type: 'anomaly', kind, caller: anomaly.caller, method, route, measure, observed: anomaly.observed, baseline: anomaly.baseline, baselineStddev: anomaly.baselineStddev, deviation: anomaly.deviation, callerAgeMs: anomaly.callerAgeMs },
       `anomaly: ${kind} from ${anomaly.caller} on ${method} ${route}: ${measure} ${anomaly.observed} vs baseline ${anomaly.baseline}`,
     );
+    if (this.#keepRecent > 0) {
+      if (this.#recent.length >= this.#keepRecent) this.#recent.shift();
+      this.#recent.push({ ...anomaly, time: new Date(this.#wall()).toISOString() });
+    }
     this.responder.respond(anomaly);
     this.#onAnomaly?.(anomaly);
   }

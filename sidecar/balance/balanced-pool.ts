@@ -87,6 +87,8 @@ export class BalancedPool extends UpstreamPool {
   #states: EndpointState[] = [];
   /** The endpoint `reserve()` chose for the next acquire (route and acquire run in one tick). */
   #reserved: EndpointSlot | null = null;
+  /** Pools of removed endpoints whose busy connections are still finishing. */
+  #retired: UpstreamPool[] = [];
 
   constructor(p: BalancedPoolParams, endpoints: readonly HostPort[]) {
     super(`service ${p.service}`, NO_CONNECTOR, p.timers, p.idleTimeoutMs, p.maxIdle);
@@ -126,9 +128,11 @@ export class BalancedPool extends UpstreamPool {
       const pool = new UpstreamPool(`service ${p.service} endpoint ${key}`, p.connectorFor(endpoint), p.timers, p.idleTimeoutMs, p.maxIdle);
       next.push(new EndpointSlot(this, key, pool, new EndpointSeries(p.metrics, p.service, key)));
     }
+    this.#retired = this.#retired.filter((pool) => pool.size > 0);
     for (const gone of old.values()) {
       gone.state.retired = true;
       gone.pool.retire();
+      if (gone.pool.size > 0) this.#retired.push(gone.pool);
     }
     this.#slots = next;
     this.#states = next.map((s) => s.state);
@@ -188,6 +192,7 @@ export class BalancedPool extends UpstreamPool {
 
   override close(): void {
     for (const s of this.#slots) s.pool.close();
+    for (const pool of this.#retired) pool.close();
     super.close();
   }
 

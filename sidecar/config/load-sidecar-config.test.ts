@@ -108,6 +108,26 @@ bogus: 1
     expect(allowed.admin).toEqual({ host: '0.0.0.0', port: 15000 });
   });
 
+  it('reads requestAuthentication (jwksFile resolved) and inbound.allowedSourceCidrs', () => {
+    const c = loadSidecarConfig(write(VALID.replace('tcpPorts: [5432] }', 'tcpPorts: [5432], allowedSourceCidrs: [10.0.0.0/8, "fd00::/8"] }') + `
+requestAuthentication:
+  jwtRules:
+    - { issuer: https://idp.example.com, audiences: [orders], jwksFile: jwks.json, algorithms: [ES256], forwardOriginalToken: false }
+`));
+    expect(c.inbound.allowedSourceCidrs).toEqual(['10.0.0.0/8', 'fd00::/8']);
+    expect(c.requestAuthentication?.jwtRules[0]).toMatchObject({ jwksFile: join(dir, 'jwks.json'), forwardOriginalToken: false, clockSkew: '60s', fromHeaders: [{ name: 'authorization', prefix: 'Bearer ' }] });
+    expect(loadSidecarConfig(write(VALID)).requestAuthentication).toBeUndefined();
+  });
+
+  it('names bad JWT rules and CIDRs', () => {
+    const paths = issuesOf(VALID.replace('tcpPorts: [5432] }', 'tcpPorts: [5432], allowedSourceCidrs: [10.0.0.0/33] }') + `
+requestAuthentication:
+  jwtRules:
+    - { issuer: https://idp.example.com, audiences: [], jwksUri: "http://idp.example.com/jwks", algorithms: [HS256] }
+`);
+    expect(paths).toEqual(expect.arrayContaining(['inbound.allowedSourceCidrs[0]', 'requestAuthentication.jwtRules[0].audiences', 'requestAuthentication.jwtRules[0].algorithms[0]', 'requestAuthentication.jwtRules[0].jwksUri']));
+  });
+
   it('reports unreadable files and bad YAML with their own codes', () => {
     expect(() => loadSidecarConfig(join(dir, 'missing.yaml'))).toThrow(expect.objectContaining({ code: 'ZTMESH_CONFIG_UNREADABLE' }));
     expect(() => loadSidecarConfig(write('a: [1'))).toThrow(expect.objectContaining({ code: 'ZTMESH_CONFIG_BAD_YAML' }));

@@ -12,20 +12,30 @@ import { OutboundH2Request } from './outbound-h2-request.ts';
 import { isGrpc, respondH2Refusal } from './h2-error-response.ts';
 import { forwardH2Headers, headerValue, parseHeaderLines, validRequestId } from './h2-headers.ts';
 import { H2SessionPool } from './h2-session-pool.ts';
+import { EndpointPicker } from '../balance/endpoint-picker.ts';
+import { EndpointState } from '../balance/endpoint-state.ts';
+import { formatHostPort } from '../config/host-port.ts';
 import { relayH2 } from './h2-relay.ts';
 
-/** An HTTP/2 service: its target and one multiplexed mTLS session pool per endpoint. */
+/**
+ * An HTTP/2 service: its target and one multiplexed mTLS session pool per endpoint. Each stream
+ * picks an endpoint (P2C by open streams, or round-robin), so one client connection's streams
+ * spread over every endpoint.
+ */
 class H2Service {
   readonly target: ServiceTarget;
   readonly pools: readonly H2SessionPool[];
-  #next = 0;
+  readonly states: readonly EndpointState[];
+  readonly #picker: EndpointPicker;
   constructor(target: ServiceTarget, pools: readonly H2SessionPool[]) {
     this.target = target;
     this.pools = pools;
+    this.states = target.endpoints.map((e) => new EndpointState(formatHostPort(e)));
+    this.#picker = new EndpointPicker(target.balancer ?? 'p2c-ewma');
   }
-  pick(): H2SessionPool {
-    this.#next = (this.#next + 1) % this.pools.length;
-    return this.pools[this.#next]!;
+  /** The endpoint index for a new stream, -1 when none is in rotation. */
+  pick(): number {
+    return this.#picker.pick(this.states, Date.now(), null);
   }
 }
 
@@ -52,7 +62,7 @@ export class H2Outbound {
   constructor(o: H2OutboundOptions) {
     this.#o = o;
     for (const [name, target] of o.services) {
-      if (target.protocol !== 'http' || target.endpoints.length === 0) continue;
+      if (target.protocol !== 'http') continue;
       const pools = target.endpoints.map((endpoint) => {
         const connector = new PeerConnector(endpoint, target.identity, o.credentials, o.trustDomains, 'h2');
         return new H2SessionPool(`service ${name}`, `https://${endpoint.host}:${endpoint.port}`, () => connector.connect());
@@ -90,14 +100,22 @@ export class H2Outbound {
     const path = headerValue(headers, ':path') ?? '/';
     const q = path.indexOf('?');
     const scope = o.observer.start(new OutboundH2Request(headers, q === -1 ? path : path.slice(0, q), o.credentials.current?.identity, service.target, stream.session?.socket?.remoteAddress ?? ''));
+    const i = service.pick();
+    if (i === -1) {
+      scope.end({ status: 503, errorCode: 'ZTMESH_BALANCE_NO_ENDPOINTS', requestBytes: 0, responseBytes: 0 });
+      return refuse(refusal(503, 'ZTMESH_BALANCE_NO_ENDPOINTS', `service ${service.target.name} has no endpoint in rotation`));
+    }
     let pooled;
     try {
-      pooled = service.pick().get();
+      pooled = service.pools[i]!.get();
     } catch (err) {
       scope.end({ status: 503, errorCode: 'ZTMESH_SIDECAR_NO_CREDENTIALS', requestBytes: 0, responseBytes: 0 });
       return refuse(refusal(503, 'ZTMESH_SIDECAR_NO_CREDENTIALS', `cannot connect to ${service.target.name}: ${String(err)}`));
     }
     const forward = forwardH2Headers(headers, { stripTracing: true, add: { ...parseHeaderLines(scope.forwardHeaders), 'x-request-id': requestId } });
+    const state = service.states[i]!;
+    state.begin(Date.now());
+    stream.once('close', () => state.end(true, Date.now()));
     relayH2(stream, pooled, forward, { name: `service ${service.target.name}`, grpc, requestId, refusals: o.refusals, scope });
   }
 

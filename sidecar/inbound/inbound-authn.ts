@@ -6,7 +6,7 @@ import { refusal, type Refusal } from '../errors/refusal.ts';
 
 /** What the authn layer reads and writes of one inbound request. */
 export interface AuthnTarget {
-  readonly header: (name: string) => string | undefined;
+  header(name: string): string | undefined;
   requestPrincipal: string | undefined;
   claims: Readonly<Record<string, unknown>> | undefined;
 }
@@ -41,15 +41,15 @@ export class InboundAuthn {
   }
 
   /** True when a header a rule reads tokens from is present: only then is `authenticate` worth a promise. */
-  tokenPresent(header: (name: string) => string | undefined): boolean {
+  tokenPresent(req: AuthnTarget): boolean {
     const names = this.#tokenHeaders;
-    for (let i = 0; i < names.length; i++) if (header(names[i]!) !== undefined) return true;
+    for (let i = 0; i < names.length; i++) if (req.header(names[i]!) !== undefined) return true;
     return false;
   }
 
   /** Verifies the request's token: undefined when accepted (or none), else the 401 refusal. Never rejects. */
   async authenticate(req: AuthnTarget): Promise<Refusal | undefined> {
-    const result = await this.#authenticator.authenticate(req.header);
+    const result = await this.#authenticator.authenticate((name) => req.header(name));
     if (result.kind === 'none') return undefined;
     if (result.kind === 'invalid') return refusal(401, result.code, `invalid end-user token: ${result.reason}`, CHALLENGE);
     req.requestPrincipal = result.requestPrincipal;

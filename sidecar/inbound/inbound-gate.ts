@@ -28,7 +28,7 @@ export class InboundGate {
 
   /** True when step 1 must run (a JWT rule is configured and a token header is present). */
   needsAuthn(req: InboundRequest): boolean {
-    return this.authn !== undefined && this.authn.tokenPresent(req.header);
+    return this.authn !== undefined && this.authn.tokenPresent(req);
   }
 
   /** Steps 2 and 3, synchronous: sets `req.decision`; undefined when the request may go on. */

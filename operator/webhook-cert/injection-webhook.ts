@@ -1,0 +1,104 @@
+import { readFileSync, unwatchFile, watchFile, type Stats } from 'node:fs';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { parse as parseYaml } from 'yaml';
+import { errorCode, MeshError } from '../../core/errors/mesh-error.ts';
+import type { Logger } from '../../core/telemetry/logger.ts';
+import { parseInjectOptions, type InjectOptions } from '../inject/inject-options.ts';
+import { startWebhookServer, type WebhookServer } from '../webhook/webhook-server.ts';
+import { kubeCaBundleWriter, type CaBundleWriter } from './ca-bundle-writer.ts';
+import { SelfManagedWebhookCa } from './self-managed-webhook-ca.ts';
+
+export interface InjectionWebhookOptions {
+  readonly listen: string;
+  readonly injectorConfigFile: string;
+  /** The MutatingWebhookConfiguration whose caBundle the leader keeps current; none: nobody writes it. */
+  readonly configurationName: string | undefined;
+  readonly dnsNames: readonly string[];
+  readonly kubeConfig: KubeConfig;
+  readonly isLeader: () => boolean;
+  readonly logger: Logger;
+  /** How often the leader re-checks the caBundle (someone may have overwritten it); default 30 s. */
+  readonly caBundleCheckMs?: number;
+  /** How often the injector config file is stat'ed for changes; default 2 s. */
+  readonly configPollMs?: number;
+  /** Injected for tests; default the Kubernetes API adapter. */
+  readonly caBundleWriter?: CaBundleWriter;
+}
+
+export interface RunningInjectionWebhook {
+  readonly port: number;
+  readonly caBundlePem: string;
+  /** Checks (as leader) and writes the caBundle now; the operator calls it when leadership changes. */
+  syncCaBundle(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Reads and validates the injector options file (YAML, the ConfigMap's injector.yaml). */
+export function loadInjectorConfig(file: string): InjectOptions {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new MeshError('ZTMESH_INJECT_BAD_OPTIONS', `cannot read the injector config ${file}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  }
+  let value: unknown;
+  try {
+    value = parseYaml(text);
+  } catch (err) {
+    throw new MeshError('ZTMESH_INJECT_BAD_OPTIONS', `the injector config ${file} is not YAML: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  }
+  return parseInjectOptions(value, file);
+}
+
+/**
+ * The operator's admission webhook: the injector options from a file (reloaded when it changes; an
+ * invalid new version is logged and the previous one kept), a serving certificate from the
+ * operator's own in-memory webhook CA, and, while this replica leads, the
+ * MutatingWebhookConfiguration's caBundle kept equal to that CA.
+ */
+export async function startInjectionWebhook(o: InjectionWebhookOptions): Promise<RunningInjectionWebhook> {
+  let options = loadInjectorConfig(o.injectorConfigFile);
+  const ca = await SelfManagedWebhookCa.create({ dnsNames: o.dnsNames });
+  const server: WebhookServer = await startWebhookServer({ listen: o.listen, credentials: () => ca.current(), options: () => options, logger: o.logger });
+  const onConfigChange = (): void => {
+    try {
+      options = loadInjectorConfig(o.injectorConfigFile);
+      o.logger.info({ file: o.injectorConfigFile }, 'injector config reloaded');
+    } catch (err) {
+      o.logger.error({ code: errorCode(err), err: { message: err instanceof Error ? err.message : String(err) } }, 'injector config change refused; keeping the previous one');
+    }
+  };
+  const onStat = (curr: Stats, prev: Stats): void => {
+    if (curr.mtimeMs !== prev.mtimeMs || curr.size !== prev.size || curr.ino !== prev.ino) onConfigChange();
+  };
+  watchFile(o.injectorConfigFile, { interval: o.configPollMs ?? 2000, persistent: false }, onStat);
+  const writer = o.configurationName === undefined ? undefined : (o.caBundleWriter ?? kubeCaBundleWriter(o.kubeConfig, o.configurationName));
+  let syncing: Promise<void> | undefined;
+  const syncCaBundle = async (): Promise<void> => {
+    if (writer === undefined || !o.isLeader()) return;
+    if (syncing !== undefined) return syncing;
+    syncing = (async () => {
+      try {
+        if (await writer.ensure(ca.caBundlePem)) o.logger.info({ configuration: o.configurationName }, 'webhook caBundle written');
+      } catch (err) {
+        o.logger.warn({ code: errorCode(err), configuration: o.configurationName }, 'writing the webhook caBundle failed; retrying on the next check');
+      } finally {
+        syncing = undefined;
+      }
+    })();
+    return syncing;
+  };
+  const timer = setInterval(() => void syncCaBundle(), o.caBundleCheckMs ?? 30_000);
+  timer.unref();
+  return {
+    port: server.address.port,
+    caBundlePem: ca.caBundlePem,
+    syncCaBundle,
+    async close() {
+      clearInterval(timer);
+      unwatchFile(o.injectorConfigFile, onStat);
+      await syncing;
+      await server.close();
+    },
+  };
+}
