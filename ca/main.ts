@@ -3,6 +3,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import type { SealKeyRing } from '../core/seal/seal-key.ts';
 import { createLogger, type Logger } from '../core/telemetry/logger.ts';
 import { startCaServer } from './api/ca-server.ts';
+import type { DnsAllowList } from './api/dns-allow-list.ts';
 import { DEFAULT_CA_DNS_NAMES } from './api/serving-identity.ts';
 import { CallerAuthenticator } from './authn/caller-authenticator.ts';
 import { JoinTokenStore } from './authn/join-token-store.ts';
@@ -17,6 +18,8 @@ export interface CaServeOptions {
   readonly ring: SealKeyRing;
   readonly ttlPolicy: TtlPolicy;
   readonly dnsNames?: readonly string[];
+  /** Which authenticated callers may ask for which exact DNS SANs (everything else is refused). */
+  readonly dnsAllowList?: DnsAllowList;
   /** Accept Kubernetes ServiceAccount tokens through TokenReview, bound to this audience. */
   readonly tokenReview?: { readonly audience: string; readonly kubeconfig?: string | undefined };
   readonly logger?: Logger;
@@ -40,7 +43,7 @@ export async function runCaServe(options: CaServeOptions): Promise<number> {
   }
   const joinTokens = new JoinTokenStore({ file: join(options.dir, CA_FILES.joinTokens), ring: options.ring });
   const authenticator = new CallerAuthenticator({ authority, joinTokens, reviewer });
-  const server = await startCaServer({ authority, authenticator, listen: options.listen, logger, audit, dnsNames: options.dnsNames ?? DEFAULT_CA_DNS_NAMES });
+  const server = await startCaServer({ authority, authenticator, listen: options.listen, logger, audit, dnsNames: options.dnsNames ?? DEFAULT_CA_DNS_NAMES, dnsAllowList: options.dnsAllowList });
   logger.info(
     {
       event: 'ca.listening',

@@ -12,6 +12,8 @@ import type { PemIdentity } from './distribute/mtls-server-credentials.ts';
 import { startCaSvidSource } from './identity/ca-svid-source.ts';
 import { startOperator } from './operator-runtime.ts';
 import { startInjectionWebhook, type RunningInjectionWebhook } from './webhook-cert/injection-webhook.ts';
+import { SelfManagedWebhookCa } from './webhook-cert/self-managed-webhook-ca.ts';
+import type { WebhookServingSource } from './webhook-cert/webhook-serving-source.ts';
 
 export interface OperatorMainOptions {
   readonly kubeconfigFile: string | undefined;
@@ -58,6 +60,25 @@ async function startIdentity(o: OperatorMainOptions, logger: Logger, onRotate: (
 }
 
 /**
+ * The webhook's serving certificate: from the mesh CA when the operator gets its SVID there (the
+ * same SPIFFE ID plus the Service's DNS names, which the CA's --allow-dns list must grant; the
+ * caBundle is then the mesh trust bundle, the same for every replica), else from an in-memory
+ * webhook CA of this process (only right for a single replica: each has its own CA).
+ */
+async function startWebhookServing(o: OperatorMainOptions, dnsNames: readonly string[], logger: Logger): Promise<{ serving: WebhookServingSource; close(): void }> {
+  if (o.identity.kind === 'ca') {
+    const source = await startCaSvidSource({ address: o.identity.address, tokenFile: o.identity.tokenFile, bundleFile: o.identity.bundleFile, dnsNames, logger });
+    const serving: WebhookServingSource = {
+      current: () => ({ certPem: source.current().certChainPem, keyPem: source.current().keyPem }),
+      caBundle: () => source.current().bundlePem,
+    };
+    return { serving, close: () => source.close() };
+  }
+  logger.warn('the webhook serving certificate comes from an in-memory CA of this replica (the SVID is from files); run one replica, or take the SVID from the CA');
+  return { serving: await SelfManagedWebhookCa.create({ dnsNames }), close: () => undefined };
+}
+
+/**
  * The operator program: watches the cluster, distributes policies to sidecars, writes status (and
  * the webhook's caBundle) as leader, serves the injection webhook; serves until SIGTERM/SIGINT,
  * then releases the Lease and stops (exit 0). A startup failure is one log line and exit 1.
@@ -67,6 +88,7 @@ export async function runOperator(o: OperatorMainOptions): Promise<number> {
   let running: Awaited<ReturnType<typeof startOperator>> | undefined;
   let identity: { first: PemIdentity; close(): void } | undefined;
   let webhook: RunningInjectionWebhook | undefined;
+  let closeServing: () => void = () => undefined;
   try {
     const tdError = trustDomainError(o.trustDomain);
     if (tdError !== undefined) throw new MeshError('ZTMESH_CONTROL_BAD_OPTIONS', `--trust-domain ${JSON.stringify(o.trustDomain)}: ${tdError}`);
@@ -89,11 +111,17 @@ export async function runOperator(o: OperatorMainOptions): Promise<number> {
     });
     const operator = running;
     if (o.webhook !== undefined) {
-      webhook = await startInjectionWebhook({ ...o.webhook, kubeConfig, isLeader: () => operator.isLeader(), logger });
+      const { serving, close } = await startWebhookServing(o, o.webhook.dnsNames, logger);
+      closeServing = close;
+      webhook = await startInjectionWebhook({
+        listen: o.webhook.listen, injectorConfigFile: o.webhook.injectorConfigFile, configurationName: o.webhook.configurationName,
+        serving, kubeConfig, isLeader: () => operator.isLeader(), logger,
+      });
       void webhook.syncCaBundle();
     }
   } catch (err) {
     identity?.close();
+    closeServing();
     await running?.stop();
     logger.fatal({ code: errorCode(err), err: { message: err instanceof Error ? err.message : String(err) } }, 'operator failed to start');
     logger.flush();
@@ -106,6 +134,7 @@ export async function runOperator(o: OperatorMainOptions): Promise<number> {
   });
   logger.info({ signal }, 'stopping');
   identity.close();
+  closeServing();
   await webhook?.close();
   await running.stop();
   logger.flush();

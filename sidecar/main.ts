@@ -1,4 +1,6 @@
-import { errorCode } from '../core/errors/mesh-error.ts';
+import { errorCode, MeshError } from '../core/errors/mesh-error.ts';
+import type { PolicyAuthorizer } from '../core/policy/compile.ts';
+import type { DenyList } from '../core/policy/deny-list.ts';
 import { formatDuration } from '../core/config/duration.ts';
 import { createLogger, type Logger } from '../core/telemetry/logger.ts';
 import { Registry } from '../core/telemetry/metrics.ts';
@@ -113,19 +115,35 @@ class Sidecar {
     const decisions = new RecentDecisions();
     const observers = composeObservers(observer, decisions);
 
-    this.#policy = await startPolicySource({
-      policyFile: c.policyFile,
-      meshConfigFile: c.meshConfigFile,
-      workload: { namespace: c.workload.namespace, labels: c.workload.labels },
-      trustDomain: c.trustDomain,
-      metrics: registry,
-      logger,
-      onChange: (authorizer) => observer.setPolicyVersion(authorizer.version),
-      onDenyListChange: (list) => {
+    const policyCallbacks = {
+      onChange: (authorizer: PolicyAuthorizer) => observer.setPolicyVersion(authorizer.version),
+      onDenyListChange: (list: DenyList) => {
         const closed = this.#inbound?.closeWhere((peer) => list.hasSpiffeId(peer.id) || list.hasSerial(peer.serial)) ?? 0;
         logger.info({ closed, entries: list.size }, 'deny list changed; closed connections of listed peers');
       },
-    });
+    };
+    if (c.control !== undefined) {
+      // Policies pushed by the operator for this pod (fails closed until the first snapshot).
+      const podName = c.control.podName ?? this.#env['POD_NAME'];
+      if (podName === undefined || podName === '') {
+        throw new MeshError('ZTMESH_CONFIG_INVALID', `${c.source}: control.podName is not set and neither is $POD_NAME; the operator selects policies by pod name`);
+      }
+      const { startControlPolicySource } = await import('./control/control-policy-source.ts');
+      this.#policy = startControlPolicySource({
+        address: formatHostPort(c.control.address), operatorIdentity: c.control.identity, credentials: () => this.#credentials.current,
+        namespace: c.workload.namespace, podName, logger, ...policyCallbacks,
+      });
+    } else {
+      this.#policy = await startPolicySource({
+        policyFile: c.policyFile!,
+        meshConfigFile: c.meshConfigFile,
+        workload: { namespace: c.workload.namespace, labels: c.workload.labels },
+        trustDomain: c.trustDomain,
+        metrics: registry,
+        logger,
+        ...policyCallbacks,
+      });
+    }
     const policy = this.#policy;
 
     const identityMetrics = registerIdentityMetrics(registry, this.#credentials);
@@ -153,6 +171,7 @@ class Sidecar {
       authn: c.requestAuthentication === undefined ? undefined : new InboundAuthn(c.requestAuthentication),
       rateLimit: () => policy.meshConfig()?.rateLimit,
       allowedSourceCidrs: c.inbound.allowedSourceCidrs,
+      bodyLimits: c.inbound.bodyLimits,
     });
     const services = new Map<string, ServiceTarget>(
       c.outbound.services.map((s) => [

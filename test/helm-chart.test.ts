@@ -160,7 +160,7 @@ describe('the Helm chart', () => {
     const cm = rendered[name]!.find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'ztmesh-injector')!;
     const fromChart = parseInjectOptions(parse(cm['data']['injector.yaml']), 'ConfigMap ztmesh-injector');
     const file = VALUE_SETS[name] === '' ? undefined : join(dir, `${name}.yaml`);
-    expect(fromChart).toEqual(injectOptionsFromValues(loadChartValues(file), NS));
+    expect(fromChart).toEqual(injectOptionsFromValues(loadChartValues(file), NS, 'operator'));
   });
 
   it('helm refuses values that break values.schema.json', () => {
@@ -233,5 +233,9 @@ describe('the Helm chart', () => {
       expect(provided, file).toContain(leaf);
     }
     expect(() => parseOperatorArgs([...container.args.slice(1), '--no-such-flag'], env, '/')).toThrow(expect.objectContaining({ code: 'ZTMESH_CLI_BAD_ARGS' }));
+    // The CA grants the operator exactly the webhook's DNS names (and nobody else any).
+    const caArgs: string[] = rendered[name]!.find((o) => o.kind === 'Deployment' && o.metadata.name === 'ztmesh-ca')!['spec'].template.spec.containers[0].args;
+    const allow = caArgs.flatMap((a, i) => (a === '--allow-dns' ? [caArgs[i + 1]] : []));
+    expect(allow).toEqual([`spiffe://${options.trustDomain}/ns/${NS}/sa/ztmesh-operator=${options.webhook!.dnsNames.join(',')}`]);
   });
 });

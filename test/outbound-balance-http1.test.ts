@@ -30,7 +30,7 @@ describe('outbound HTTP/1.1 balancing over several endpoints', () => {
     expect(results.every((r) => r.status === 200)).toBe(true);
     const d = distribution(results);
     console.info('distribution with one 50 ms endpoint (600 requests):', d);
-    expect(d.slow ?? 0).toBeLessThan(600 * 0.1);
+    expect(d.slow ?? 0).toBeLessThan(600 * 0.15); // an even share would be a third
     expect(d.a).toBeGreaterThan(600 * 0.3);
     expect(d.b).toBeGreaterThan(600 * 0.3);
   });
@@ -83,7 +83,7 @@ describe('outbound HTTP/1.1 balancing over several endpoints', () => {
       expect([r.status, r.body]).toEqual([200, 'a']);
     }
     expect(counterValue(mesh.metrics, 'ztmesh_retries_total{service="orders",reason="connect_failure"}')).toBeGreaterThanOrEqual(1);
-    expect(counterValue(mesh.metrics, `ztmesh_endpoint_ejections_total{service="orders",endpoint="127.0.0.1:${dead}"}`)).toBe(1);
+    expect(counterValue(mesh.metrics, `ztmesh_endpoint_ejections_total{service="orders",endpoint="127.0.0.1:${dead}"}`)).toBeGreaterThanOrEqual(1);
   });
 
   it('an empty endpoint set answers 503 ZTMESH_BALANCE_NO_ENDPOINTS at once', async () => {

@@ -5,6 +5,7 @@ import type { CallerAuthenticator } from '../authn/caller-authenticator.ts';
 import type { X509Authority } from '../issuer/x509-authority.ts';
 import { caServiceDefinition, MAX_CSR_BYTES } from './ca-proto.ts';
 import { caServiceHandlers } from './ca-service.ts';
+import type { DnsAllowList } from './dns-allow-list.ts';
 import { ServingIdentity } from './serving-identity.ts';
 
 export interface RunningCaServer {
@@ -24,6 +25,8 @@ export async function startCaServer(options: {
   logger: Logger;
   audit: Logger;
   dnsNames?: readonly string[];
+  /** Which callers may ask for which DNS SANs (`ztmesh ca serve --allow-dns`). */
+  dnsAllowList?: DnsAllowList | undefined;
 }): Promise<RunningCaServer> {
   const identity = await ServingIdentity.start({ authority: options.authority, logger: options.logger, ...(options.dnsNames ? { dnsNames: options.dnsNames } : {}) });
   const server = new grpc.Server({

@@ -5,6 +5,7 @@ import type { AuthenticatedCaller, CallerAuthenticator } from '../authn/caller-a
 import type { X509Authority } from '../issuer/x509-authority.ts';
 import type { GetBundleResponse, SignCertificateRequest, SignCertificateResponse } from './ca-proto.ts';
 import { checkRequestedIdentity, parseCsr } from './csr-check.ts';
+import type { DnsAllowList } from './dns-allow-list.ts';
 import { grpcStatusFor } from './grpc-status.ts';
 
 type Unary<Req, Res> = (call: grpc.ServerUnaryCall<Req, Res>, callback: grpc.sendUnaryData<Res>) => void;
@@ -19,7 +20,7 @@ function metadataString(metadata: grpc.Metadata, key: string): string | undefine
  * SPIFFE ID, serial, notAfter, reason); errors become gRPC statuses at one rescue point; a failing
  * call never affects other callers.
  */
-export function caServiceHandlers(deps: { authority: X509Authority; authenticator: CallerAuthenticator; audit: Logger; logger: Logger }) {
+export function caServiceHandlers(deps: { authority: X509Authority; authenticator: CallerAuthenticator; audit: Logger; logger: Logger; dnsAllowList?: DnsAllowList | undefined }) {
   const { authority, authenticator, audit, logger } = deps;
 
   /** The rescue point: maps an error to a status; unknown errors become INTERNAL and a warning. */
@@ -38,10 +39,10 @@ export function caServiceHandlers(deps: { authority: X509Authority; authenticato
       const csr = await parseCsr(call.request.csr);
       const peerCert = call.getAuthContext()?.sslPeerCertificate?.raw;
       caller = await authenticator.authenticate({ peerCertificate: peerCert, authorization: metadataString(call.metadata, 'authorization') });
-      checkRequestedIdentity(csr, caller.spiffeId);
-      const issued = await authority.issue({ spiffeId: caller.spiffeId, publicKey: csr.publicKey, ttl: call.request.ttl === '' ? undefined : call.request.ttl });
+      const dnsNames = checkRequestedIdentity(csr, caller.spiffeId, deps.dnsAllowList?.get(caller.spiffeId));
+      const issued = await authority.issue({ spiffeId: caller.spiffeId, publicKey: csr.publicKey, ttl: call.request.ttl === '' ? undefined : call.request.ttl, ...(dnsNames.length > 0 ? { dnsNames } : {}) });
       audit.info(
-        { audit: 'ca.issue', result: 'issued', peer, caller: caller.method, spiffeId: issued.spiffeId, serial: issued.serial, notAfter: new Date(issued.notAfter).toISOString() },
+        { audit: 'ca.issue', result: 'issued', peer, caller: caller.method, spiffeId: issued.spiffeId, serial: issued.serial, notAfter: new Date(issued.notAfter).toISOString(), ...(dnsNames.length > 0 ? { dnsNames } : {}) },
         'certificate issued',
       );
       return { certChain: issued.certChainPem, bundle: issued.bundlePem, notAfter: issued.notAfter, spiffeId: issued.spiffeId };

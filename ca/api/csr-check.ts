@@ -60,10 +60,22 @@ export async function parseCsr(csr: Uint8Array): Promise<ParsedCsr> {
 
 /**
  * Refuses a CSR that asks for any identity but the authenticated caller's (URI SAN or CN), or for
- * DNS/IP/email names: the issued SPIFFE ID comes from the caller, never from the CSR.
+ * IP/email names, or for a DNS name not in `allowedDnsNames` (the caller's entry of the CA's
+ * `--allow-dns` list; empty for every other caller): the issued SPIFFE ID comes from the caller,
+ * never from the CSR. Returns the DNS names asked for (all allowed), to be put in the certificate.
  */
-export function checkRequestedIdentity(csr: ParsedCsr, caller: SpiffeId): void {
+export function checkRequestedIdentity(csr: ParsedCsr, caller: SpiffeId, allowedDnsNames: readonly string[] = []): readonly string[] {
+  const dnsNames: string[] = [];
   for (const { type, value } of csr.asks) {
+    if (type === 'dns') {
+      if (!allowedDnsNames.includes(value)) {
+        throw new MeshError('ZTMESH_CA_IDENTITY_MISMATCH', `CSR asks for the DNS name ${JSON.stringify(value.slice(0, 200))}, which ${caller} may not have`, {
+          details: { requested: `dns:${value.slice(0, 200)}` },
+        });
+      }
+      if (!dnsNames.includes(value)) dnsNames.push(value);
+      continue;
+    }
     if (type !== 'url' && type !== 'cn') {
       throw new MeshError('ZTMESH_CA_IDENTITY_MISMATCH', `CSR asks for a ${type} name; workload SVIDs carry only their SPIFFE ID`, {
         details: { requested: `${type}:${value.slice(0, 200)}` },
@@ -75,6 +87,7 @@ export function checkRequestedIdentity(csr: ParsedCsr, caller: SpiffeId): void {
       });
     }
   }
+  return dnsNames;
 }
 
 /** Both checks at once: parse, then judge what it asks for against `caller`; returns the public key. */

@@ -30,6 +30,8 @@ export interface RequestSvidOptions extends CaConnectionOptions {
   readonly current?: { certChainPem: string; privateKey: KeyObject };
   /** Requested lifetime like `30m`; the CA's default when absent. */
   readonly ttl?: string;
+  /** DNS SANs to ask for (the CA issues them only to callers its `--allow-dns` list names). */
+  readonly dnsNames?: readonly string[];
 }
 
 export interface SvidResult {
@@ -104,7 +106,12 @@ function unary<Res>(client: grpc.Client, method: string, request: unknown, metad
  */
 export async function requestSvid(opts: RequestSvidOptions): Promise<SvidResult> {
   const keys = await generateP256();
-  const csr = await x509.Pkcs10CertificateRequestGenerator.create({ keys, signingAlgorithm: SIGNING_ALGORITHM });
+  const dnsNames = opts.dnsNames ?? [];
+  const csr = await x509.Pkcs10CertificateRequestGenerator.create({
+    keys,
+    signingAlgorithm: SIGNING_ALGORITHM,
+    ...(dnsNames.length > 0 ? { extensions: [new x509.SubjectAlternativeNameExtension(dnsNames.map((value) => ({ type: 'dns' as const, value })))] } : {}),
+  });
   const metadata = new grpc.Metadata();
   if (opts.token !== undefined) metadata.set('authorization', `Bearer ${opts.token}`);
   const identity = opts.current === undefined ? undefined : { keyPem: Buffer.from(opts.current.privateKey.export({ format: 'pem', type: 'pkcs8' })), certChainPem: opts.current.certChainPem };

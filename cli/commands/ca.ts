@@ -9,7 +9,7 @@ import type { CliIo, Command } from '../io.ts';
 
 const USAGE = `Usage:
   ztmesh ca init   --trust-domain TD --dir DIR [--root-cert F --root-key F | --intermediate-cert F --intermediate-key F]
-  ztmesh ca serve  --dir DIR --listen HOST:PORT [--default-ttl 1h] [--min-ttl 5m] [--max-ttl 24h] [--dns-name NAME]...
+  ztmesh ca serve  --dir DIR --listen HOST:PORT [--default-ttl 1h] [--min-ttl 5m] [--max-ttl 24h] [--dns-name NAME]... [--allow-dns SPIFFE_ID=DNSNAME[,DNSNAME]]...
                    [--k8s-token-review [--k8s-audience ztmesh-ca] [--kubeconfig F]]
   ztmesh ca token create --dir DIR --spiffe-id ID [--ttl 10m]
   ztmesh ca mint   --dir DIR --spiffe-id ID [--ttl 1h] --cert OUT --key OUT
@@ -57,7 +57,7 @@ async function init(argv: string[], io: CliIo): Promise<number> {
 
 async function serve(argv: string[], io: CliIo): Promise<number> {
   const { values } = parseFlags(argv, {
-    dir: { type: 'string' }, listen: { type: 'string' }, 'dns-name': { type: 'string', multiple: true },
+    dir: { type: 'string' }, listen: { type: 'string' }, 'dns-name': { type: 'string', multiple: true }, 'allow-dns': { type: 'string', multiple: true },
     'k8s-token-review': { type: 'boolean' }, 'k8s-audience': { type: 'string' }, kubeconfig: { type: 'string' }, ...ttlFlags, ...sealFlag,
   });
   const dir = requireFlag(values.dir, 'dir');
@@ -66,9 +66,11 @@ async function serve(argv: string[], io: CliIo): Promise<number> {
   const ring = loadSealKeyRing({ env: io.env, keyFile: values['seal-key-file'] });
   const { ttlPolicyFrom } = await import('../../ca/issuer/ttl-policy.ts');
   const ttlPolicy = ttlPolicyFrom({ defaultTtl: values['default-ttl'], minTtl: values['min-ttl'], maxTtl: values['max-ttl'] });
+  const { parseDnsAllowList } = await import('../../ca/api/dns-allow-list.ts');
+  const dnsAllowList = parseDnsAllowList(values['allow-dns'] ?? []);
   const { runCaServe } = await import('../../ca/main.ts');
   return runCaServe({
-    dir, listen, ring, ttlPolicy,
+    dir, listen, ring, ttlPolicy, dnsAllowList,
     ...(values['dns-name'] ? { dnsNames: values['dns-name'] } : {}),
     ...(values['k8s-token-review'] ? { tokenReview: { audience: values['k8s-audience'] ?? 'ztmesh-ca', kubeconfig: values.kubeconfig } } : {}),
   });

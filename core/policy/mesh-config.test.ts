@@ -9,6 +9,11 @@ describe('mesh config', () => {
     expect(defaultMeshConfig()).toMatchObject({ trustDomain: 'cluster.local', rootNamespace: 'ztmesh-system', defaultAction: 'DENY', pathNormalization: 'strict', denyList: { spiffeIds: [], serials: [] } });
   });
 
+  it('rate limits are opt-in: absent section limits nothing, a written section turns them on', () => {
+    expect(defaultMeshConfig().rateLimit.enabled).toBe(false);
+    expect(meshConfigSchema.parse({ rateLimit: {} }).rateLimit.enabled).toBe(true);
+  });
+
   it('accepts the example of docs/policy.md', () => {
     const readme = readFileSync(new URL('../../docs/policy.md', import.meta.url), 'utf8');
     const yaml = /```yaml\n([\s\S]*?)```/.exec(readme)![1]!;

@@ -26,8 +26,10 @@ export const meshConfigSchema = z.strictObject({
       serials: z.array(z.string().regex(/^(?:[0-9A-Fa-f]{2}:)*[0-9A-Fa-f]+$/, 'must be a hex certificate serial (colons allowed)')).default([]),
     })
     .default({ spiffeIds: [], serials: [] }),
+  // Rate limits are opt-in: a mesh config without a `rateLimit` section limits nothing (platform
+  // teams size buckets for their own traffic); writing the section turns them on with these defaults.
   rateLimit: rateLimitConfigSchema.default({
-    enabled: true,
+    enabled: false,
     perPrincipal: { requestsPerSecond: 1000, burst: 2000 },
     perSourceIp: { requestsPerSecond: 100, burst: 200 },
     routes: [],

@@ -2,7 +2,8 @@ import { z } from 'zod';
 
 /**
  * Local rate-limit settings (token buckets) set by platform teams in the mesh config; enforced by
- * sidecar/ratelimit. Safe defaults: generous per-(principal, route) buckets for mesh traffic,
+ * sidecar/ratelimit. Off unless the mesh config has a `rateLimit` section; once written, safe
+ * defaults: generous per-(principal, route) buckets for mesh traffic,
  * tighter per-IP buckets for traffic from outside the mesh, and a hard cap on tracked buckets.
  */
 

@@ -11,14 +11,22 @@ export interface CaSvidSourceOptions {
   readonly tokenFile: string;
   /** The mesh trust bundle, PEM; re-read before every request. */
   readonly bundleFile: string;
+  /** DNS SANs to ask for (the admission webhook's Service names; the CA must allow them for this identity). */
+  readonly dnsNames?: readonly string[];
+  /** Requested lifetime like `1h`; the CA's default when absent. */
+  readonly ttl?: string;
   readonly logger: Logger;
   /** Called with each renewed SVID (not the first one, which `start` returns). */
-  readonly onRenew: (identity: PemIdentity) => void;
+  readonly onRenew?: (identity: PemIdentity) => void;
   readonly retryMs?: { readonly initial: number; readonly max: number };
+  /** Renew after this fraction of the remaining lifetime (default 0.5). */
+  readonly renewFraction?: number;
 }
 
 export interface CaSvidSource {
   readonly first: PemIdentity;
+  /** The newest SVID (with the bundle file as read for it). */
+  current(): PemIdentity;
   close(): void;
 }
 
@@ -35,7 +43,7 @@ async function fetchOnce(o: CaSvidSourceOptions): Promise<{ identity: PemIdentit
     throw new MeshError('ZTMESH_CONTROL_IDENTITY_FAILED', `cannot read the CA token or bundle file: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   }
   try {
-    const svid = await requestSvid({ address: o.address, bundlePem, token: token.trim() });
+    const svid = await requestSvid({ address: o.address, bundlePem, token: token.trim(), ...(o.dnsNames !== undefined ? { dnsNames: o.dnsNames } : {}), ...(o.ttl !== undefined ? { ttl: o.ttl } : {}) });
     return { identity: pem(svid, bundlePem), svid };
   } catch (err) {
     throw new MeshError('ZTMESH_CONTROL_IDENTITY_FAILED', `the CA at ${o.address} did not issue the operator's SVID`, { cause: err, details: { caCode: errorCode(err) } });
@@ -51,11 +59,13 @@ async function fetchOnce(o: CaSvidSourceOptions): Promise<{ identity: PemIdentit
 export async function startCaSvidSource(o: CaSvidSourceOptions): Promise<CaSvidSource> {
   const retry = o.retryMs ?? { initial: 1000, max: 30_000 };
   const first = await fetchOnce(o);
+  let latest = first.identity;
   let timer: NodeJS.Timeout | undefined;
   let closed = false;
   let failures = 0;
   const schedule = (svid: SvidResult): void => {
-    const delay = Math.max(1000, (svid.notAfter - svid.notBefore) / 2 - (Date.now() - svid.notBefore));
+    // A fraction of the remaining lifetime (notBefore is back-dated, so it is not the start).
+    const delay = Math.max(1000, (svid.notAfter - Date.now()) * (o.renewFraction ?? 0.5));
     timer = setTimeout(() => void renew(svid), Math.min(delay, 2 ** 31 - 1));
     timer.unref();
   };
@@ -65,7 +75,8 @@ export async function startCaSvidSource(o: CaSvidSourceOptions): Promise<CaSvidS
       const next = await fetchOnce(o);
       if (closed) return;
       failures = 0;
-      o.onRenew(next.identity);
+      latest = next.identity;
+      o.onRenew?.(next.identity);
       o.logger.info({ spiffeId: next.svid.spiffeId, notAfter: new Date(next.svid.notAfter).toISOString() }, 'operator SVID renewed from the CA');
       schedule(next.svid);
     } catch (err) {
@@ -79,6 +90,7 @@ export async function startCaSvidSource(o: CaSvidSourceOptions): Promise<CaSvidS
   schedule(first.svid);
   return {
     first: first.identity,
+    current: () => latest,
     close() {
       closed = true;
       if (timer !== undefined) clearTimeout(timer);

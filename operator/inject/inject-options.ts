@@ -32,6 +32,16 @@ export const injectOptionsSchema = z.strictObject({
     ports: z.strictObject({ inbound: port, outbound: port, admin: port }),
     ipv6: z.boolean(),
   }),
+  /**
+   * Where injected sidecars take their policies: absent, from the namespace's optional
+   * ztmesh-policies ConfigMap (a file); present, pushed by the operator's distribution service.
+   */
+  control: z
+    .strictObject({
+      address: z.string().regex(/^[^\s:]+:\d{1,5}$/, 'host:port'),
+      identity: z.string().startsWith('spiffe://'),
+    })
+    .optional(),
   interception: z.strictObject({
     excludeInboundPorts: z.array(port),
     excludeOutboundPorts: z.array(port),
@@ -53,9 +63,11 @@ export function parseInjectOptions(value: unknown, source: string): InjectOption
 
 /**
  * The injector options the chart renders for a release in `namespace`: the same mapping as
- * templates/operator.yaml's ConfigMap (a test renders the chart and compares).
+ * templates/operator.yaml's ConfigMap (a test renders the chart and compares). `policies`:
+ * 'operator' (what the chart's webhook uses) renders `control` with the operator's Service;
+ * 'configmap' (the default, for offline `ztmesh inject`) keeps the namespace's policy ConfigMap.
  */
-export function injectOptionsFromValues(values: ChartValues, namespace: string): InjectOptions {
+export function injectOptionsFromValues(values: ChartValues, namespace: string, policies: 'operator' | 'configmap' = 'configmap'): InjectOptions {
   return parseInjectOptions(
     {
       image: `${values.image.repository}:${values.image.tag}`,
@@ -79,6 +91,9 @@ export function injectOptionsFromValues(values: ChartValues, namespace: string):
         ports: values.proxy.ports,
         ipv6: values.proxy.ipv6,
       },
+      ...(policies === 'operator'
+        ? { control: { address: `ztmesh-operator.${namespace}.svc:${values.operator.distributionPort}`, identity: `spiffe://${values.trustDomain}/ns/${namespace}/sa/ztmesh-operator` } }
+        : {}),
       interception: values.interception,
     },
     'chart values',

@@ -54,7 +54,9 @@ export function renderSidecarConfig(input: SidecarConfigInput, options: InjectOp
       listen: `127.0.0.1:${ports.outbound}`,
       services: {},
     },
-    policyFile: PATHS.policyFile,
+    // Policies pushed by the operator (the pod name comes from $POD_NAME, set by the downward API),
+    // or else read from the namespace's policy ConfigMap.
+    ...(options.control !== undefined ? { control: { address: options.control.address, identity: options.control.identity } } : { policyFile: PATHS.policyFile }),
     // On the pod address: the kubelet's probes reach /app-health/* and /ready here.
     admin: `0.0.0.0:${ports.admin}`,
     adminAllowRemote: true,

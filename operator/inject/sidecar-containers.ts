@@ -81,6 +81,7 @@ export function proxyContainer(options: InjectOptions, settings: PodSettings, gr
     imagePullPolicy: options.imagePullPolicy,
     restartPolicy: 'Always',
     args: ['sidecar', '--config', PATHS.configFile],
+    ...(options.control !== undefined ? { env: [{ name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }] } : {}),
     ports: [
       { name: 'ztmesh-inbound', containerPort: ports.inbound, protocol: 'TCP' },
       { name: 'ztmesh-admin', containerPort: ports.admin, protocol: 'TCP' },
@@ -113,7 +114,7 @@ export function sidecarVolumes(options: InjectOptions): { name: string; [key: st
       projected: {
         sources: [
           { downwardAPI: { items: [{ path: 'sidecar.yaml', fieldRef: { fieldPath: `metadata.annotations['${ANNOTATIONS.sidecarConfig}']` } }] } },
-          { configMap: { name: POLICIES_CONFIG_MAP, optional: true, items: [{ key: 'policies.yaml', path: 'policies.yaml' }] } },
+          ...(options.control === undefined ? [{ configMap: { name: POLICIES_CONFIG_MAP, optional: true, items: [{ key: 'policies.yaml', path: 'policies.yaml' }] } }] : []),
         ],
       },
     },

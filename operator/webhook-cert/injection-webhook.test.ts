@@ -9,6 +9,7 @@ import { loadChartValues } from '../inject/chart-values.ts';
 import { injectOptionsFromValues } from '../inject/inject-options.ts';
 import { FakeKubeApiServer } from '../testing/fake-kube-api.ts';
 import { loadInjectorConfig, startInjectionWebhook, type RunningInjectionWebhook } from './injection-webhook.ts';
+import { SelfManagedWebhookCa } from './self-managed-webhook-ca.ts';
 
 const NAME = 'ztmesh-sidecar-injector';
 const DNS = 'ztmesh-operator.ztmesh-system.svc';
@@ -64,6 +65,7 @@ describe('the operator\'s injection webhook', () => {
   let api: FakeKubeApiServer;
   let webhook: RunningInjectionWebhook;
   let leader = false;
+  let ca: SelfManagedWebhookCa;
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'ztmesh-injection-webhook-'));
@@ -71,8 +73,9 @@ describe('the operator\'s injection webhook', () => {
     writeFileSync(file, stringify(options));
     api = await FakeKubeApiServer.start();
     api.apply('mutatingwebhookconfigurations', mutatingWebhookConfiguration());
+    ca = await SelfManagedWebhookCa.create({ dnsNames: [DNS] });
     webhook = await startInjectionWebhook({
-      listen: '127.0.0.1:0', injectorConfigFile: file, configurationName: NAME, dnsNames: [DNS], kubeConfig: api.kubeConfig(),
+      listen: '127.0.0.1:0', injectorConfigFile: file, configurationName: NAME, serving: ca, kubeConfig: api.kubeConfig(),
       isLeader: () => leader, logger: silentLogger(), configPollMs: 20, caBundleCheckMs: 50,
     });
   });
@@ -88,12 +91,12 @@ describe('the operator\'s injection webhook', () => {
     expect(api.requests.filter((r) => r.plural === 'mutatingwebhookconfigurations')).toHaveLength(0);
     leader = true;
     await webhook.syncCaBundle();
-    const want = Buffer.from(webhook.caBundlePem).toString('base64');
+    const want = Buffer.from(ca.caBundlePem).toString('base64');
     expect(caBundleOf(api)).toEqual([want, want]);
   });
 
   it('puts the caBundle back when someone overwrites it (periodic check), and writes nothing when it matches', async () => {
-    const want = Buffer.from(webhook.caBundlePem).toString('base64');
+    const want = Buffer.from(ca.caBundlePem).toString('base64');
     api.apply('mutatingwebhookconfigurations', mutatingWebhookConfiguration());
     await until(() => caBundleOf(api)[0] === want && caBundleOf(api)[1] === want, 'the caBundle rewritten');
     const patches = () => api.requests.filter((r) => r.plural === 'mutatingwebhookconfigurations' && r.method === 'PATCH').length;
@@ -127,7 +130,7 @@ describe('the operator\'s injection webhook', () => {
   it('refuses to start on an invalid injector config, naming the code', async () => {
     const bad = join(dir, 'bad.yaml');
     writeFileSync(bad, stringify({ ...options, proxy: { ...options.proxy, uid: 0 } }));
-    await expect(startInjectionWebhook({ listen: '127.0.0.1:0', injectorConfigFile: bad, configurationName: undefined, dnsNames: [DNS], kubeConfig: api.kubeConfig(), isLeader: () => true, logger: silentLogger() }))
+    await expect(startInjectionWebhook({ listen: '127.0.0.1:0', injectorConfigFile: bad, configurationName: undefined, serving: ca, kubeConfig: api.kubeConfig(), isLeader: () => true, logger: silentLogger() }))
       .rejects.toMatchObject({ code: 'ZTMESH_INJECT_BAD_OPTIONS' });
   });
 });

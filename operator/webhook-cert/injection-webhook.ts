@@ -6,14 +6,15 @@ import type { Logger } from '../../core/telemetry/logger.ts';
 import { parseInjectOptions, type InjectOptions } from '../inject/inject-options.ts';
 import { startWebhookServer, type WebhookServer } from '../webhook/webhook-server.ts';
 import { kubeCaBundleWriter, type CaBundleWriter } from './ca-bundle-writer.ts';
-import { SelfManagedWebhookCa } from './self-managed-webhook-ca.ts';
+import type { WebhookServingSource } from './webhook-serving-source.ts';
 
 export interface InjectionWebhookOptions {
   readonly listen: string;
   readonly injectorConfigFile: string;
   /** The MutatingWebhookConfiguration whose caBundle the leader keeps current; none: nobody writes it. */
   readonly configurationName: string | undefined;
-  readonly dnsNames: readonly string[];
+  /** Where the serving certificate and the caBundle come from (the mesh CA, or a SelfManagedWebhookCa). */
+  readonly serving: WebhookServingSource;
   readonly kubeConfig: KubeConfig;
   readonly isLeader: () => boolean;
   readonly logger: Logger;
@@ -27,7 +28,6 @@ export interface InjectionWebhookOptions {
 
 export interface RunningInjectionWebhook {
   readonly port: number;
-  readonly caBundlePem: string;
   /** Checks (as leader) and writes the caBundle now; the operator calls it when leadership changes. */
   syncCaBundle(): Promise<void>;
   close(): Promise<void>;
@@ -52,14 +52,13 @@ export function loadInjectorConfig(file: string): InjectOptions {
 
 /**
  * The operator's admission webhook: the injector options from a file (reloaded when it changes; an
- * invalid new version is logged and the previous one kept), a serving certificate from the
- * operator's own in-memory webhook CA, and, while this replica leads, the
- * MutatingWebhookConfiguration's caBundle kept equal to that CA.
+ * invalid new version is logged and the previous one kept), the serving certificate of `serving`,
+ * and, while this replica leads, the MutatingWebhookConfiguration's caBundle kept equal to the
+ * bundle that certificate chains to.
  */
 export async function startInjectionWebhook(o: InjectionWebhookOptions): Promise<RunningInjectionWebhook> {
   let options = loadInjectorConfig(o.injectorConfigFile);
-  const ca = await SelfManagedWebhookCa.create({ dnsNames: o.dnsNames });
-  const server: WebhookServer = await startWebhookServer({ listen: o.listen, credentials: () => ca.current(), options: () => options, logger: o.logger });
+  const server: WebhookServer = await startWebhookServer({ listen: o.listen, credentials: () => o.serving.current(), options: () => options, logger: o.logger });
   const onConfigChange = (): void => {
     try {
       options = loadInjectorConfig(o.injectorConfigFile);
@@ -79,7 +78,7 @@ export async function startInjectionWebhook(o: InjectionWebhookOptions): Promise
     if (syncing !== undefined) return syncing;
     syncing = (async () => {
       try {
-        if (await writer.ensure(ca.caBundlePem)) o.logger.info({ configuration: o.configurationName }, 'webhook caBundle written');
+        if (await writer.ensure(o.serving.caBundle())) o.logger.info({ configuration: o.configurationName }, 'webhook caBundle written');
       } catch (err) {
         o.logger.warn({ code: errorCode(err), configuration: o.configurationName }, 'writing the webhook caBundle failed; retrying on the next check');
       } finally {
@@ -92,7 +91,6 @@ export async function startInjectionWebhook(o: InjectionWebhookOptions): Promise
   timer.unref();
   return {
     port: server.address.port,
-    caBundlePem: ca.caBundlePem,
     syncCaBundle,
     async close() {
       clearInterval(timer);

@@ -3,6 +3,7 @@ import { generateP256 } from '../../ca/keys/p256-keys.ts';
 import { SIGNING_ALGORITHM } from '../../ca/sign/sign-certificate.ts';
 import { x509 } from '../../ca/x509-lib.ts';
 import type { WebhookCredentials } from '../webhook/webhook-server.ts';
+import type { WebhookServingSource } from './webhook-serving-source.ts';
 
 export interface WebhookCaOptions {
   /** The names the kube-apiserver dials, e.g. `ztmesh-operator.ztmesh-system.svc`. */
@@ -34,7 +35,7 @@ function pkcs8Pem(key: webcrypto.CryptoKey): string {
  * Service's DNS names, re-issued by `current()` once two thirds of its lifetime have passed.
  * The private keys never leave the process.
  */
-export class SelfManagedWebhookCa {
+export class SelfManagedWebhookCa implements WebhookServingSource {
   readonly caBundlePem: string;
   readonly #caKeys: webcrypto.CryptoKeyPair;
   readonly #caCert: x509.X509Certificate;
@@ -85,6 +86,11 @@ export class SelfManagedWebhookCa {
       this.#pending.catch(() => undefined);
     }
     return serving.credentials;
+  }
+
+  /** The PEM bundle the kube-apiserver must trust (the MutatingWebhookConfiguration's caBundle). */
+  caBundle(): string {
+    return this.caBundlePem;
   }
 
   /** notAfter of the current serving certificate (ms since the epoch). */

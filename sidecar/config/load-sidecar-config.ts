@@ -3,6 +3,7 @@ import { loadConfigFile } from '../../core/config/load.ts';
 import type { SpiffeId } from '../../core/spiffe/spiffe-id.ts';
 import { resolveHttp1Limits, type Http1Limits } from '../http1/limits.ts';
 import type { RequestAuthenticationConfig } from '../authn/jwt-config.ts';
+import type { BodyLimit } from '../inbound/body-limits.ts';
 import type { HostPort } from './host-port.ts';
 import { sidecarConfigSchema, type SidecarConfigInput } from './sidecar-config-schema.ts';
 
@@ -40,12 +41,21 @@ export interface SidecarConfig {
   readonly trustDomain: string;
   readonly workload: { readonly namespace: string; readonly name: string | undefined; readonly labels: Readonly<Record<string, string>> };
   readonly identity: IdentityConfig;
-  readonly inbound: { readonly listen: HostPort; readonly app: HostPort; readonly tcpPorts: readonly number[]; readonly allowedSourceCidrs: readonly string[] | undefined };
+  readonly inbound: {
+    readonly listen: HostPort;
+    readonly app: HostPort;
+    readonly tcpPorts: readonly number[];
+    readonly allowedSourceCidrs: readonly string[] | undefined;
+    readonly bodyLimits: readonly BodyLimit[];
+  };
   readonly outbound: { readonly listen: HostPort; readonly services: readonly ServiceConfig[] };
   /** End-user JWT rules (jwksFile paths resolved); undefined: tokens are not examined. */
   readonly requestAuthentication: RequestAuthenticationConfig | undefined;
-  readonly policyFile: string;
+  /** Policies from this file; undefined when `control` is set (exactly one of the two). */
+  readonly policyFile: string | undefined;
   readonly meshConfigFile: string | undefined;
+  /** Policies from the operator: its address and SPIFFE ID, and this pod's name (undefined: $POD_NAME). */
+  readonly control: { readonly address: HostPort; readonly identity: string; readonly podName: string | undefined } | undefined;
   readonly admin: HostPort;
   readonly adminAllowRemote: boolean;
   readonly appProbes: ReadonlyMap<string, AppProbeConfig>;
@@ -76,7 +86,7 @@ export function fromInput(c: Readonly<SidecarConfigInput>, file: string): Sideca
     trustDomain: c.trustDomain,
     workload: { namespace: c.workload.namespace, name: c.workload.name, labels: c.workload.labels },
     identity,
-    inbound: { listen: c.inbound.listen, app: c.inbound.app, tcpPorts: c.inbound.tcpPorts, allowedSourceCidrs: c.inbound.allowedSourceCidrs },
+    inbound: { listen: c.inbound.listen, app: c.inbound.app, tcpPorts: c.inbound.tcpPorts, allowedSourceCidrs: c.inbound.allowedSourceCidrs, bodyLimits: c.inbound.bodyLimits },
     outbound: {
       listen: c.outbound.listen,
       services: Object.entries(c.outbound.services).map(([name, s]) => ({
@@ -87,7 +97,11 @@ export function fromInput(c: Readonly<SidecarConfigInput>, file: string): Sideca
       c.requestAuthentication === undefined
         ? undefined
         : { ...c.requestAuthentication, jwtRules: c.requestAuthentication.jwtRules.map((r) => (r.jwksFile === undefined ? r : { ...r, jwksFile: at(r.jwksFile) })) },
-    policyFile: at(c.policyFile),
+    policyFile: c.policyFile === undefined ? undefined : at(c.policyFile),
+    control:
+      c.control === undefined
+        ? undefined
+        : { address: c.control.address, identity: c.control.identity ?? `spiffe://${c.trustDomain}/ns/ztmesh-system/sa/ztmesh-operator`, podName: c.control.podName },
     meshConfigFile: c.meshConfigFile === undefined ? undefined : at(c.meshConfigFile),
     admin: c.admin,
     adminAllowRemote: c.adminAllowRemote,

@@ -4,6 +4,7 @@ import { parseSpiffeId, trustDomainError } from '../../core/spiffe/spiffe-id.ts'
 import { cidrError } from '../../core/policy/cidr.ts';
 import { requestAuthenticationSchema } from '../authn/jwt-config.ts';
 import { http1LimitsSchema } from '../http1/limits.ts';
+import { bodyLimitSchema } from '../inbound/body-limits.ts';
 import { isLoopbackHost, parseHostPort } from './host-port.ts';
 
 function refined<T>(base: z.ZodString, parse: (value: string) => T) {
@@ -116,6 +117,8 @@ export const sidecarConfigSchema = z
       tcpPorts: z.array(port).default([]),
       /** Mesh-level network allow list: connections from other sources are reset before the TLS handshake. */
       allowedSourceCidrs: z.array(cidr).min(1, 'list at least one CIDR, or omit the key to allow any source').optional(),
+      /** Per-route request body limits (413 past them), by path prefix; the longest match wins. */
+      bodyLimits: z.array(bodyLimitSchema).default([]),
     }),
     outbound: z.strictObject({
       listen: listenAddress,
@@ -123,7 +126,18 @@ export const sidecarConfigSchema = z
     }),
     /** End-user JWTs (as Istio's RequestAuthentication): issuers, audiences, keys, algorithms. */
     requestAuthentication: requestAuthenticationSchema.optional(),
-    policyFile: fileName,
+    /** Policies from files (reloaded on change); exactly one of policyFile and control. */
+    policyFile: fileName.optional(),
+    /** Policies pushed by the operator (policy distribution over mTLS); exactly one of policyFile and control. */
+    control: z
+      .strictObject({
+        address: connectAddress,
+        /** The operator's SPIFFE ID; default spiffe://<trustDomain>/ns/ztmesh-system/sa/ztmesh-operator. */
+        identity: spiffeId.optional(),
+        /** This pod's name (the operator selects policies by it); default $POD_NAME. */
+        podName: z.string().min(1).max(253).optional(),
+      })
+      .optional(),
     meshConfigFile: fileName.optional(),
     admin: listenAddress.default({ host: '127.0.0.1', port: 15000 }),
     /** Lets the admin server bind a non-loopback address (e.g. for kubelet probes on the pod IP). */
@@ -142,6 +156,17 @@ export const sidecarConfigSchema = z
     logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
   })
   .superRefine((v, ctx) => {
+    if (v.policyFile !== undefined && v.control !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['control'], message: 'policyFile and control are mutually exclusive: give exactly one' });
+    } else if (v.policyFile === undefined && v.control === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['policyFile'], message: 'give exactly one of policyFile (policies from a file) or control (policies from the operator)' });
+    }
+    if (v.control !== undefined && v.meshConfigFile !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['meshConfigFile'], message: 'with control the operator pushes the mesh config; meshConfigFile goes with policyFile only' });
+    }
+    if (v.control?.identity !== undefined && parseSpiffeId(v.control.identity).trustDomain !== v.trustDomain) {
+      ctx.addIssue({ code: 'custom', path: ['control', 'identity'], message: `is outside trust domain ${v.trustDomain}` });
+    }
     if (!v.adminAllowRemote && !isLoopbackHost(v.admin.host)) {
       ctx.addIssue({ code: 'custom', path: ['admin'], message: `${v.admin.host} is not a loopback address; set adminAllowRemote: true to expose the admin port` });
     }

@@ -229,7 +229,7 @@ export class Http1Connection implements UpstreamOwner, Expirable {
 
   forwardBody(buf: Buffer, start: number): void {
     const end = buf.length;
-    const msgEnd = this.body.frame(buf, start, this.ctx.limits.maxBodyBytes);
+    const msgEnd = this.body.frame(buf, start, this.route!.maxBodyBytes ?? this.ctx.limits.maxBodyBytes);
     if (msgEnd === FRAME_ERROR) {
       this.failRequestBody(this.body.error!);
       return;

@@ -12,6 +12,8 @@ export interface Route {
   /** Header lines to add (`name: value\r\n`...), after the kept client headers. */
   readonly extraHeaders: string;
   readonly scope: RequestScope;
+  /** The largest request body accepted for this request (413 past it); absent: limits.maxBodyBytes. */
+  readonly maxBodyBytes?: number;
 }
 
 /** A router refusal can carry the telemetry scope it already opened (e.g. a policy denial). */

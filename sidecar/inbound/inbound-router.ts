@@ -9,6 +9,7 @@ import type { RequestHead } from '../http1/request-head.ts';
 import { refusal, type Refusal } from '../errors/refusal.ts';
 import type { InboundGate } from './inbound-gate.ts';
 import { InboundRequest } from './inbound-request.ts';
+import type { BodyLimits } from './body-limits.ts';
 
 const NOT_ORIGIN_FORM: RoutedRefusal = {
   refusal: refusal(400, 'ZTMESH_SIDECAR_BAD_TARGET', 'inbound requests must use an origin-form target ("/path")'),
@@ -29,8 +30,21 @@ export class InboundRouter implements Http1Router {
   readonly #observer: RequestObserver;
   readonly #credentials: CredentialsRef;
   readonly #mode: PathNormalizationMode;
+  readonly #bodyLimits: BodyLimits | undefined;
+  readonly #maxBodyBytes: number;
 
-  constructor(app: UpstreamPool, appPort: number, gate: InboundGate, observer: RequestObserver, credentials: CredentialsRef, mode: PathNormalizationMode) {
+  constructor(
+    app: UpstreamPool,
+    appPort: number,
+    gate: InboundGate,
+    observer: RequestObserver,
+    credentials: CredentialsRef,
+    mode: PathNormalizationMode,
+    bodyLimits: BodyLimits | undefined,
+    maxBodyBytes: number,
+  ) {
+    this.#bodyLimits = bodyLimits;
+    this.#maxBodyBytes = maxBodyBytes;
     this.#app = app;
     this.#appPort = appPort;
     this.#gate = gate;
@@ -43,17 +57,20 @@ export class InboundRouter implements Http1Router {
     if (head.targetForm !== 'origin') return NOT_ORIGIN_FORM;
     const norm = normalizePath(head.target, this.#mode);
     if (!norm.ok) return { refusal: refusal(400, norm.code, norm.reason), scope: undefined };
+    // A route can only lower the listener-wide limit (already enforced on Content-Length before routing).
+    const maxBody = this.#bodyLimits === undefined ? this.#maxBodyBytes : Math.min(this.#bodyLimits.limitFor(norm.path, this.#maxBodyBytes), this.#maxBodyBytes);
+    if (head.contentLength > maxBody) return { refusal: refusal(413, 'ZTMESH_SIDECAR_BODY_TOO_LARGE', `request body exceeds ${maxBody} bytes for this route`), scope: undefined };
     const peer = conn.peer?.id;
     const req = new InboundRequest(peer, this.#credentials.current?.identity, conn.remoteAddress, this.#appPort, head.method, norm.path, head);
-    if (this.#gate.needsAuthn(req)) return { pending: this.#authenticated(req, head, norm.target, peer) };
-    return this.#finish(req, head, norm.target, peer, this.#gate.admit(req));
+    if (this.#gate.needsAuthn(req)) return { pending: this.#authenticated(req, head, norm.target, peer, maxBody) };
+    return this.#finish(req, head, norm.target, peer, maxBody, this.#gate.admit(req));
   }
 
-  async #authenticated(req: InboundRequest, head: RequestHead, target: string, peer: SpiffeId | undefined): Promise<Route | RoutedRefusal> {
-    return this.#finish(req, head, target, peer, await this.#gate.authenticateAndAdmit(req));
+  async #authenticated(req: InboundRequest, head: RequestHead, target: string, peer: SpiffeId | undefined, maxBody: number): Promise<Route | RoutedRefusal> {
+    return this.#finish(req, head, target, peer, maxBody, await this.#gate.authenticateAndAdmit(req));
   }
 
-  #finish(req: InboundRequest, head: RequestHead, target: string, peer: SpiffeId | undefined, refused: Refusal | undefined): Route | RoutedRefusal {
+  #finish(req: InboundRequest, head: RequestHead, target: string, peer: SpiffeId | undefined, maxBodyBytes: number, refused: Refusal | undefined): Route | RoutedRefusal {
     const scope = this.#observer.start(req);
     if (refused !== undefined) return { refusal: refused, scope };
     const authn = this.#gate.authn;
@@ -66,6 +83,7 @@ export class InboundRouter implements Http1Router {
       target,
       extraHeaders: peer === undefined ? '' : `x-ztmesh-peer-identity: ${peer}\r\n`,
       scope,
+      maxBodyBytes,
     };
   }
 }

@@ -27,6 +27,7 @@ import { InboundRouter } from './inbound-router.ts';
 import { InboundGate } from './inbound-gate.ts';
 import type { InboundAuthn } from './inbound-authn.ts';
 import { InboundRateLimit } from './inbound-rate-limit.ts';
+import { BodyLimits, type BodyLimit } from './body-limits.ts';
 import type { RateLimitConfig } from '../../core/policy/rate-limit-config.ts';
 import { compileIpList } from '../../core/policy/cidr.ts';
 import { H2Inbound } from '../h2/h2-inbound.ts';
@@ -59,6 +60,8 @@ export interface InboundParams {
   readonly rateLimit?: (() => RateLimitConfig | undefined) | undefined;
   /** Source CIDRs allowed to connect at all (checked at accept, before TLS); absent: any source. */
   readonly allowedSourceCidrs?: readonly string[] | undefined;
+  /** Per-route request body limits (HTTP/1.1), by path prefix; other paths keep limits.maxBodyBytes. */
+  readonly bodyLimits?: readonly BodyLimit[] | undefined;
 }
 
 export const INBOUND_ALPN = ['http/1.1', 'h2', 'ztmesh-tcp'];
@@ -76,7 +79,8 @@ export async function startInbound(p: InboundParams): Promise<ProxyServer> {
   );
   const appPool = new UpstreamPool('app', new PlainConnector(p.app), timers, limits.upstreamIdleTimeoutMs, limits.maxIdlePerUpstream);
   const gate = new InboundGate(p.authorizer, p.authn, p.rateLimit === undefined ? undefined : new InboundRateLimit(p.rateLimit));
-  const router = new InboundRouter(appPool, p.app.port, gate, p.observer, p.credentials, p.pathNormalization ?? 'strict');
+  const bodyLimits = p.bodyLimits === undefined || p.bodyLimits.length === 0 ? undefined : new BodyLimits(p.bodyLimits);
+  const router = new InboundRouter(appPool, p.app.port, gate, p.observer, p.credentials, p.pathNormalization ?? 'strict', bodyLimits, limits.maxBodyBytes);
   const sourceAllowed = p.allowedSourceCidrs === undefined ? undefined : compileIpList(p.allowedSourceCidrs);
   const refusals = new RefusalLog(logger, metrics.refusals, 'inbound');
   const handshakes = new RefusalLog(logger, metrics.handshakeFailures, 'inbound');

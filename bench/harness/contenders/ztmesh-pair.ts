@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { waitForHttpOk, waitForPort } from '../child-processes.ts';
 import type { ContenderSpec, ZtmeshVariant } from '../contender.ts';
 import { freePort } from '../free-port.ts';
-import { allowClientPolicy, sidecarConfig, type ZtmeshPairPorts } from '../ztmesh-config.ts';
+import { allowClientPolicy, benchMeshConfig, sidecarConfig, type ZtmeshPairPorts } from '../ztmesh-config.ts';
 
 /** What must exist before a ztmesh pair can start: the sidecar and its CLI subcommand. */
 const SIDECAR_FILES = ['sidecar/main.ts', 'cli/commands/sidecar.ts'] as const;
@@ -49,9 +49,11 @@ export function ztmeshPair(id: string, label: string, variant: ZtmeshVariant = {
       await mkdir(dir, { recursive: true });
       const policyFile = join(dir, 'policy.yaml');
       await writeFile(policyFile, allowClientPolicy(env.pki, variant.policyRules ?? 1));
+      const meshConfigFile = join(dir, 'mesh.yaml');
+      await writeFile(meshConfigFile, benchMeshConfig());
       const start = (side: 'client' | 'server') => {
         const configFile = join(dir, `${side}-sidecar.yaml`);
-        return writeFile(configFile, sidecarConfig(side, ports, env.pki, policyFile)).then(() =>
+        return writeFile(configFile, sidecarConfig(side, ports, env.pki, policyFile, meshConfigFile)).then(() =>
           env.group.start({
             name: `ztmesh-${side}-${instance}`, command: env.nodeBin, cwd: env.repoRoot, env: sidecarEnv(variant, env.sinkPort),
             args: [join(env.repoRoot, 'bin/ztmesh.js'), 'sidecar', '--config', configFile],
