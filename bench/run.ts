@@ -160,12 +160,12 @@ async function main(): Promise<number> {
     say(`\n${markdown}`);
     say(`bench: wrote bench/results/${base}.json, ${base}.md, ${base}.svg`);
     if (complete) {
-      // The README shows the latest complete run (a --scenario subset leaves it alone).
-      const readmeFile = join(repoRoot, 'bench', 'README.md');
-      const readme = await readFile(readmeFile, 'utf8').catch(() => undefined);
-      if (readme !== undefined) {
+      // The READMEs show the latest complete run (a --scenario subset leaves them alone).
+      for (const readmeFile of [join(repoRoot, 'README.md'), join(repoRoot, 'bench', 'README.md')]) {
+        const readme = await readFile(readmeFile, 'utf8').catch(() => undefined);
+        if (readme === undefined) continue;
         await writeFile(readmeFile, replaceResultsSection(readme, markdown.replace(/^# .*\n/, '').replace(/^### /gm, '#### ')));
-        say('bench: updated the results section of bench/README.md');
+        say(`bench: updated the results section of ${readmeFile.slice(repoRoot.length + 1)}`);
       }
     }
     return 0;

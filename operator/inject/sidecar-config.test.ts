@@ -9,7 +9,6 @@ import { injectPod } from './inject-pod.ts';
 
 const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web-0', labels: { app: 'web' } }, spec: { containers: [{ name: 'app', image: 'web:1', ports: [{ containerPort: 8080 }] }] } };
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 function injected(policies: 'operator' | 'configmap'): any {
   return injectPod(structuredClone(pod), 'shop', injectOptionsFromValues(loadChartValues(), 'ztmesh-system', policies)).template;
 }

@@ -42,7 +42,12 @@ export function relayH2(down: ServerHttp2Stream, pooled: PooledH2Session, header
   };
   up.on('response', (h: IncomingHttpHeaders, flags: number) => {
     status = Number(h[':status'] ?? 0);
-    if (down.destroyed || down.closed) return;
+    // The sidecar may have answered already (a refusal raced the upstream's response): respond()
+    // would throw ERR_HTTP2_HEADERS_SENT from this event handler and take the process down.
+    if (refused || down.headersSent || down.destroyed || down.closed) {
+      if (!up.closed) up.close(constants.NGHTTP2_CANCEL);
+      return;
+    }
     const endStream = (flags & constants.NGHTTP2_FLAG_END_STREAM) !== 0;
     down.respond(responseH2Headers(h), endStream ? { endStream: true } : { waitForTrailers: true });
   });
@@ -50,6 +55,7 @@ export function relayH2(down: ServerHttp2Stream, pooled: PooledH2Session, header
     trailers = t;
   });
   down.on('wantTrailers', () => {
+    if (down.destroyed || down.closed) return;
     down.sendTrailers(trailers === undefined ? {} : responseH2Headers(trailers));
   });
   up.on('error', (err: Error) => {
