@@ -1,3 +1,5 @@
+import { Registry } from '../core/telemetry/metrics.ts';
+import { tracingConfigFromEnv } from '../core/telemetry/tracing-config.ts';
 import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import type { SealKeyRing } from '../core/seal/seal-key.ts';
@@ -43,7 +45,10 @@ export async function runCaServe(options: CaServeOptions): Promise<number> {
   }
   const joinTokens = new JoinTokenStore({ file: join(options.dir, CA_FILES.joinTokens), ring: options.ring });
   const authenticator = new CallerAuthenticator({ authority, joinTokens, reviewer });
-  const server = await startCaServer({ authority, authenticator, listen: options.listen, logger, audit, dnsNames: options.dnsNames ?? DEFAULT_CA_DNS_NAMES, dnsAllowList: options.dnsAllowList });
+  // Issuance spans, configured by the standard OTEL_* variables as in the sidecar (off unless set).
+  const tracingConfig = tracingConfigFromEnv(process.env, 'ztmesh-ca');
+  const tracing = tracingConfig === undefined ? undefined : await (await import('../core/telemetry/tracing-setup.ts')).createTracing(tracingConfig, { registry: new Registry(), scope: 'ztmesh-ca' });
+  const server = await startCaServer({ tracer: tracing?.tracer, authority, authenticator, listen: options.listen, logger, audit, dnsNames: options.dnsNames ?? DEFAULT_CA_DNS_NAMES, dnsAllowList: options.dnsAllowList });
   logger.info(
     {
       event: 'ca.listening',
@@ -66,6 +71,7 @@ export async function runCaServe(options: CaServeOptions): Promise<number> {
     process.on('SIGINT', stop);
   });
   await server.close();
+  await tracing?.shutdown().catch(() => undefined);
   logger.flush();
   return 0;
 }

@@ -6,7 +6,13 @@ import { createLogger, type Logger } from '../core/telemetry/logger.ts';
 import { Registry } from '../core/telemetry/metrics.ts';
 import { tracingConfigFromEnv } from '../core/telemetry/tracing-config.ts';
 import type { TracingSetup } from '../core/telemetry/tracing-setup.ts';
-import { jsonRoute, startAdminServer, type AdminServer, type Readiness } from './admin/admin-server.ts';
+import { jsonRoute, startAdminServer, type AdminRoute, type AdminServer, type Readiness } from './admin/admin-server.ts';
+import { anomaliesHandler } from './anomaly/anomalies-handler.ts';
+import { AnomalyDetector } from './anomaly/anomaly-detector.ts';
+import type { CallerMeasures } from './inbound/caller-guard.ts';
+import { ApiInventory } from './inventory/api-inventory.ts';
+import { inventoryHandler } from './inventory/inventory-handler.ts';
+import type { RequestObserver } from './telemetry/request-observer.ts';
 import { formatHostPort } from './config/host-port.ts';
 import type { SidecarConfig } from './config/load-sidecar-config.ts';
 import { startCaIdentity, type CaIdentitySource } from './identity/ca-identity-source.ts';
@@ -111,9 +117,24 @@ class Sidecar {
       tracing: this.#tracing,
       workload: { namespace: c.workload.namespace, labels: c.workload.labels, identity: () => this.#credentials.current?.identity },
     });
-    // Recent decisions for the admin port's /debug/decisions (read by `ztmesh dashboard`).
+    // Recent decisions for the admin port's /debug/decisions (read by `ztmesh dashboard`), the API
+    // inventory (/inventory, read by `ztmesh inventory`) and anomaly detection (/debug/anomalies).
     const decisions = new RecentDecisions();
-    const observers = composeObservers(observer, decisions);
+    const adminRoutes = new Map<string, AdminRoute>([['/debug/decisions', jsonRoute(() => decisions.snapshot())]]);
+    const extra: RequestObserver[] = [decisions];
+    if (c.inventory.enabled) {
+      const inventory = new ApiInventory({ service: c.workload.name ?? c.workload.labels['app'] ?? c.workload.namespace, maxRoutes: c.inventory.maxRoutes });
+      extra.push(inventory);
+      adminRoutes.set('/inventory', inventoryHandler(inventory));
+    }
+    let callerMeasures: CallerMeasures | undefined;
+    if (c.anomaly.enabled) {
+      const detector = new AnomalyDetector({ config: c.anomaly, logger, registry });
+      extra.push(detector);
+      adminRoutes.set('/debug/anomalies', anomaliesHandler(detector));
+      if (detector.responder.enabled) callerMeasures = detector.responder;
+    }
+    const observers = composeObservers(observer, ...extra);
 
     const policyCallbacks = {
       onChange: (authorizer: PolicyAuthorizer) => observer.setPolicyVersion(authorizer.version),
@@ -161,7 +182,7 @@ class Sidecar {
 
     this.#admin = await startAdminServer({
       listen: c.admin, readiness: () => this.readiness(), registry, identity: () => this.#credentials.latest, appProbes: c.appProbes, logger,
-      routes: new Map([['/debug/decisions', jsonRoute(() => decisions.snapshot())]]),
+      routes: adminRoutes,
     });
     const trustDomains: ReadonlySet<string> = new Set([c.trustDomain]);
     this.#inbound = await startInbound({
@@ -172,6 +193,7 @@ class Sidecar {
       rateLimit: () => policy.meshConfig()?.rateLimit,
       allowedSourceCidrs: c.inbound.allowedSourceCidrs,
       bodyLimits: c.inbound.bodyLimits,
+      callerMeasures,
     });
     const services = new Map<string, ServiceTarget>(
       c.outbound.services.map((s) => [

@@ -65,6 +65,7 @@ beforeAll(async () => {
     peerAllowed: () => undefined,
     limits: DEFAULT_HTTP1_LIMITS,
     observer: composeObservers(noopObserver, detector),
+    callerMeasures: detector.responder,
     metrics: new Registry(),
     logger: memoryLogger().logger,
   });
@@ -99,6 +100,22 @@ describe('anomaly detection behind a real inbound sidecar', () => {
     expect(lines().filter((l) => l['type'] === 'audit').map((l) => [l['event'], l['principal']])).toEqual([['anomaly-response-applied', BFF]]);
   });
 
+  it('refuses the quarantined caller with 403 ZTMESH_ANOMALY_QUARANTINED before the app sees it, until released', async () => {
+    expect(detector.responder.isQuarantined(BFF)).toBe(true);
+    const refused = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = httpsRequest({ host: '127.0.0.1', port: inbound.address.port, method: 'GET', path: '/users/7', agent, headers: { host: 'users' } }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (body += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    expect(refused.status).toBe(403);
+    expect(JSON.parse(refused.body)).toMatchObject({ error: { code: 'ZTMESH_ANOMALY_QUARANTINED' } });
+  });
+
   it('lists recent alerts and measures on /debug/anomalies', async () => {
     const admin = createServer(anomaliesHandler(detector));
     await new Promise<void>((r) => admin.listen(0, '127.0.0.1', r));
@@ -118,5 +135,10 @@ describe('anomaly detection behind a real inbound sidecar', () => {
     } finally {
       await new Promise<void>((r) => admin.close(() => r()));
     }
+  });
+
+  it('an operator can release the quarantine early; the caller is served again', async () => {
+    expect(detector.responder.release(BFF, 'test')).toBe(true);
+    expect(await call('GET', '/users/8')).toBe(200);
   });
 });

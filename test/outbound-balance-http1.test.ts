@@ -18,7 +18,8 @@ describe('outbound HTTP/1.1 balancing over several endpoints', () => {
     expect(results.every((r) => r.status === 200)).toBe(true);
     const d = distribution(results);
     console.info('even distribution over 3 endpoints (600 requests):', d);
-    for (const name of ['a', 'b', 'c']) expect(d[name]).toBeGreaterThan(600 * 0.2);
+    // Latency-aware: a GC pause or a busy CI core skews a share for a while; an even share is 200.
+    for (const name of ['a', 'b', 'c']) expect(d[name], JSON.stringify(d)).toBeGreaterThan(600 * 0.15);
     expect(counterValue(mesh.metrics, `ztmesh_endpoint_requests_total{service="orders",endpoint="${formatEndpoint(a.address)}",status_class="2xx"}`)).toBe(d.a);
   });
 

@@ -1,3 +1,5 @@
+import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { randomBytes, X509Certificate } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -65,6 +67,10 @@ describe('CA gRPC server', () => {
   let ca: TestCa;
   let server: RunningCaServer;
   let tokens: JoinTokenStore;
+  const spans = (() => {
+    const exporter = new InMemorySpanExporter();
+    return { exporter, provider: new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }) };
+  })();
   let address: string;
   const audit = auditSink();
 
@@ -73,7 +79,7 @@ describe('CA gRPC server', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ztmesh-ca-server-'));
     tokens = new JoinTokenStore({ file: join(dir, 'tokens.sealed'), ring: keyRing([sealKeyFromBase64(randomBytes(32).toString('base64'), 'test')]) });
     const authenticator = new CallerAuthenticator({ authority: ca.authority, joinTokens: tokens });
-    server = await startCaServer({ authority: ca.authority, authenticator, listen: '127.0.0.1:0', logger: silentLogger(), audit: audit.logger });
+    server = await startCaServer({ authority: ca.authority, authenticator, listen: '127.0.0.1:0', logger: silentLogger(), audit: audit.logger, tracer: spans.provider.getTracer('ca-test') });
     address = `127.0.0.1:${server.port}`;
   });
   afterAll(async () => {
@@ -91,6 +97,18 @@ describe('CA gRPC server', () => {
     const line = audit.lines.find((l) => l['serial'] === leaf.serialNumber);
     expect(line).toMatchObject({ audit: 'ca.issue', result: 'issued', caller: 'join-token', spiffeId: svid.spiffeId });
     expect(JSON.stringify(audit.lines)).not.toContain(token);
+  });
+
+  it('traces each issuance and refusal as a SERVER span with the identity, never the token', async () => {
+    spans.exporter.reset();
+    const { token } = await tokens.create(`spiffe://${TD}/ns/web/sa/traced`, 600_000);
+    await requestSvid({ address, bundlePem: ca.bundlePem, token });
+    await grpcCodeOf(requestSvid({ address, bundlePem: ca.bundlePem, token }));
+    const [issued, refused] = spans.exporter.getFinishedSpans();
+    expect(issued).toMatchObject({ name: 'ca.SignCertificate', kind: SpanKind.SERVER, attributes: { 'ztmesh.spiffe_id': `spiffe://${TD}/ns/web/sa/traced`, 'ztmesh.ca.caller': 'join-token' } });
+    expect(refused!.status.code).toBe(SpanStatusCode.ERROR);
+    expect(refused!.attributes['error.type']).toMatch(/^ZTMESH_CA_/);
+    expect(JSON.stringify(spans.exporter.getFinishedSpans().map((s) => s.attributes))).not.toContain(token);
   });
 
   it('refuses a reused join token with UNAUTHENTICATED', async () => {

@@ -1,3 +1,4 @@
+import type { Tracer } from '@opentelemetry/api';
 import * as grpc from '@grpc/grpc-js';
 import { MeshError } from '../../core/errors/mesh-error.ts';
 import type { Logger } from '../../core/telemetry/logger.ts';
@@ -27,6 +28,8 @@ export async function startCaServer(options: {
   dnsNames?: readonly string[];
   /** Which callers may ask for which DNS SANs (`ztmesh ca serve --allow-dns`). */
   dnsAllowList?: DnsAllowList | undefined;
+  /** Traces each issuance (OTEL_* configured); undefined: no spans. */
+  tracer?: Tracer | undefined;
 }): Promise<RunningCaServer> {
   const identity = await ServingIdentity.start({ authority: options.authority, logger: options.logger, ...(options.dnsNames ? { dnsNames: options.dnsNames } : {}) });
   const server = new grpc.Server({

@@ -1,3 +1,5 @@
+import { trace, type Tracer } from '@opentelemetry/api';
+import { withSpan } from '../../core/telemetry/tracing.ts';
 import * as grpc from '@grpc/grpc-js';
 import { errorCode } from '../../core/errors/mesh-error.ts';
 import type { Logger } from '../../core/telemetry/logger.ts';
@@ -20,7 +22,7 @@ function metadataString(metadata: grpc.Metadata, key: string): string | undefine
  * SPIFFE ID, serial, notAfter, reason); errors become gRPC statuses at one rescue point; a failing
  * call never affects other callers.
  */
-export function caServiceHandlers(deps: { authority: X509Authority; authenticator: CallerAuthenticator; audit: Logger; logger: Logger; dnsAllowList?: DnsAllowList | undefined }) {
+export function caServiceHandlers(deps: { authority: X509Authority; authenticator: CallerAuthenticator; audit: Logger; logger: Logger; dnsAllowList?: DnsAllowList | undefined; tracer?: Tracer | undefined }) {
   const { authority, authenticator, audit, logger } = deps;
 
   /** The rescue point: maps an error to a status; unknown errors become INTERNAL and a warning. */
@@ -34,7 +36,14 @@ export function caServiceHandlers(deps: { authority: X509Authority; authenticato
   const signCertificate: Unary<SignCertificateRequest, SignCertificateResponse> = (call, callback) => {
     const peer = call.getPeer();
     let caller: AuthenticatedCaller | undefined;
-    const run = async (): Promise<SignCertificateResponse> => {
+    const run = (): Promise<SignCertificateResponse> =>
+      // One SERVER span per issuance (or refusal: the span then carries the error code, never the message).
+      withSpan(deps.tracer, 'ca.SignCertificate', { 'rpc.system': 'grpc', 'rpc.method': 'SignCertificate' }, async (ctx) => {
+        const response = await sign();
+        trace.getSpan(ctx)?.setAttributes({ 'ztmesh.ca.caller': caller?.method ?? 'unauthenticated', 'ztmesh.spiffe_id': response.spiffeId, 'ztmesh.ca.not_after': new Date(response.notAfter).toISOString() });
+        return response;
+      }, { kind: 'server' });
+    const sign = async (): Promise<SignCertificateResponse> => {
       // The CSR's structure first (bounded, cheap): a malformed CSR burns no join token and costs no TokenReview.
       const csr = await parseCsr(call.request.csr);
       const peerCert = call.getAuthContext()?.sslPeerCertificate?.raw;

@@ -1,4 +1,5 @@
 import { cliCodes } from '../../cli/error-codes.ts';
+import { anomalyCodes } from '../../sidecar/anomaly/error-codes.ts';
 import { configCodes } from '../config/error-codes.ts';
 import { spiffeCodes } from '../spiffe/error-codes.ts';
 import { injectCodes } from '../../operator/error-codes.ts';
@@ -38,4 +39,5 @@ export const allCodeTables: readonly { readonly area: string; readonly codes: Co
   { area: 'INVENTORY', codes: inventoryCodes },
   { area: 'DASHBOARD', codes: dashboardCodes },
   { area: 'CONTROL', codes: controlCodes },
+  { area: 'ANOMALY', codes: anomalyCodes },
 ];

@@ -1,3 +1,4 @@
+import { anomalyConfig, type AnomalyConfig } from '../anomaly/anomaly-config.ts';
 import { dirname, resolve } from 'node:path';
 import { loadConfigFile } from '../../core/config/load.ts';
 import type { SpiffeId } from '../../core/spiffe/spiffe-id.ts';
@@ -63,6 +64,9 @@ export interface SidecarConfig {
   readonly limits: Http1Limits;
   readonly audit: { readonly sampleAllowed: number; readonly headers: readonly string[] | undefined };
   readonly logLevel: string;
+  readonly inventory: { readonly enabled: boolean; readonly maxRoutes: number };
+  /** Anomaly detection; `enabled: false` (the default) records nothing. */
+  readonly anomaly: AnomalyConfig;
 }
 
 /**
@@ -110,6 +114,8 @@ export function fromInput(c: Readonly<SidecarConfigInput>, file: string): Sideca
     limits: resolveHttp1Limits(c.limits),
     audit: { sampleAllowed: c.audit.sampleAllowed, headers: c.audit.headers },
     logLevel: c.logLevel,
+    inventory: { enabled: c.inventory.enabled, maxRoutes: c.inventory.maxRoutes },
+    anomaly: c.anomaly ?? anomalyConfig(),
   };
   return Object.freeze(config);
 }

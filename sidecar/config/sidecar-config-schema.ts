@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { parseDuration } from '../../core/config/duration.ts';
 import { parseSpiffeId, trustDomainError } from '../../core/spiffe/spiffe-id.ts';
 import { cidrError } from '../../core/policy/cidr.ts';
+import { anomalyConfigSchema } from '../anomaly/anomaly-config.ts';
 import { requestAuthenticationSchema } from '../authn/jwt-config.ts';
 import { http1LimitsSchema } from '../http1/limits.ts';
 import { bodyLimitSchema } from '../inbound/body-limits.ts';
@@ -154,6 +155,16 @@ export const sidecarConfigSchema = z
       })
       .default({ sampleAllowed: 0 }),
     logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+    /** The API inventory of what this workload serves, on the admin port's /inventory (read by `ztmesh inventory`). */
+    inventory: z
+      .strictObject({
+        enabled: z.boolean().default(true),
+        /** Distinct (method, route template) entries kept; past it new routes are only counted. */
+        maxRoutes: z.int().min(1).max(100_000).default(500),
+      })
+      .default({ enabled: true, maxRoutes: 500 }),
+    /** Per-caller anomaly detection (off by default) and its optional response (throttle or quarantine). */
+    anomaly: anomalyConfigSchema.optional(),
   })
   .superRefine((v, ctx) => {
     if (v.policyFile !== undefined && v.control !== undefined) {

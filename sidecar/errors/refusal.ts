@@ -3,9 +3,10 @@ import type { PathRefusalCode } from '../../core/http/normalize-path.ts';
 import type { authnCodes } from '../authn/error-codes.ts';
 import type { rateLimitCodes } from '../ratelimit/error-codes.ts';
 import type { balanceCodes } from '../balance/error-codes.ts';
+import type { anomalyCodes } from '../anomaly/error-codes.ts';
 
 /** Every code a refusal of the data plane can carry. */
-export type RefusalCode = SidecarCode | PathRefusalCode | keyof typeof authnCodes | keyof typeof rateLimitCodes | keyof typeof balanceCodes;
+export type RefusalCode = SidecarCode | PathRefusalCode | keyof typeof authnCodes | keyof typeof rateLimitCodes | keyof typeof balanceCodes | keyof typeof anomalyCodes;
 
 /** A request the sidecar answers itself instead of forwarding: the status, a stable code, a message. */
 export interface Refusal {

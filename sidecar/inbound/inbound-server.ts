@@ -1,3 +1,4 @@
+import type { CallerMeasures } from './caller-guard.ts';
 import { createServer, type TLSSocket } from 'node:tls';
 import type { Socket } from 'node:net';
 import type { Authorizer } from '../../core/policy/decision.ts';
@@ -62,6 +63,8 @@ export interface InboundParams {
   readonly allowedSourceCidrs?: readonly string[] | undefined;
   /** Per-route request body limits (HTTP/1.1), by path prefix; other paths keep limits.maxBodyBytes. */
   readonly bodyLimits?: readonly BodyLimit[] | undefined;
+  /** Temporary measures against callers (the anomaly detector's optional response). */
+  readonly callerMeasures?: CallerMeasures | undefined;
 }
 
 export const INBOUND_ALPN = ['http/1.1', 'h2', 'ztmesh-tcp'];
@@ -78,7 +81,7 @@ export async function startInbound(p: InboundParams): Promise<ProxyServer> {
     CoarseTimers.resolutionFor(Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs, limits.upstreamTimeoutMs, limits.connectTimeoutMs, limits.idleTimeoutMs)),
   );
   const appPool = new UpstreamPool('app', new PlainConnector(p.app), timers, limits.upstreamIdleTimeoutMs, limits.maxIdlePerUpstream);
-  const gate = new InboundGate(p.authorizer, p.authn, p.rateLimit === undefined ? undefined : new InboundRateLimit(p.rateLimit));
+  const gate = new InboundGate(p.authorizer, p.authn, p.rateLimit === undefined ? undefined : new InboundRateLimit(p.rateLimit), p.callerMeasures);
   const bodyLimits = p.bodyLimits === undefined || p.bodyLimits.length === 0 ? undefined : new BodyLimits(p.bodyLimits);
   const router = new InboundRouter(appPool, p.app.port, gate, p.observer, p.credentials, p.pathNormalization ?? 'strict', bodyLimits, limits.maxBodyBytes);
   const sourceAllowed = p.allowedSourceCidrs === undefined ? undefined : compileIpList(p.allowedSourceCidrs);
