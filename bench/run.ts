@@ -5,7 +5,7 @@ import { execFile } from 'node:child_process';
 import { existsSync, realpathSync, rmSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { startApps } from './harness/apps.ts';
@@ -165,7 +165,7 @@ async function main(): Promise<number> {
         const readme = await readFile(readmeFile, 'utf8').catch(() => undefined);
         if (readme === undefined) continue;
         await writeFile(readmeFile, replaceResultsSection(readme, markdown.replace(/^# .*\n/, '').replace(/^### /gm, '#### ')));
-        say(`bench: updated the results section of ${readmeFile.slice(repoRoot.length + 1)}`);
+        say(`bench: updated the results section of ${relative(repoRoot, readmeFile)}`);
       }
     }
     return 0;

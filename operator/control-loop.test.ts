@@ -1,3 +1,4 @@
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../core/telemetry/logger.ts';
@@ -25,8 +26,10 @@ function fixture(options: { synced: boolean; leader: boolean }) {
   const writes: { name: string; status: ResourceStatus }[] = [];
   const statusWriter: StatusWriter = { write: async (t, status) => void writes.push({ name: t.name, status }) };
   let leader = options.leader;
-  const loop = new ControlLoop({ sources, distribution, statusWriter, isLeader: () => leader, trustDomain: 'example.org', logger: silentLogger() });
-  return { objects, loop, published, writes, subs, setSynced: (v: boolean) => (synced = v), setLeader: (v: boolean) => (leader = v) };
+  const exporter = new InMemorySpanExporter();
+  const tracer = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }).getTracer('control-loop-test');
+  const loop = new ControlLoop({ sources, distribution, statusWriter, isLeader: () => leader, trustDomain: 'example.org', logger: silentLogger(), tracer });
+  return { exporter, objects, loop, published, writes, subs, setSynced: (v: boolean) => (synced = v), setLeader: (v: boolean) => (leader = v) };
 }
 
 const pod = { metadata: { name: 'orders-1', namespace: 'shop', labels: { app: 'orders' }, annotations: { 'ztmesh.io/status': '{}' } }, spec: { serviceAccountName: 'orders', containers: [] } } as KubernetesObject;
@@ -34,6 +37,15 @@ const good = { apiVersion: 'ztmesh.io/v1alpha1', kind: 'AuthorizationPolicy', me
 const bad = { apiVersion: 'ztmesh.io/v1alpha1', kind: 'AuthorizationPolicy', metadata: { name: 'bad', namespace: 'shop', generation: 3 }, spec: { action: 'CUSTOM' } } as KubernetesObject;
 
 describe('ControlLoop', () => {
+  it('traces each reconcile with the accepted and refused policy counts', () => {
+    const f = fixture({ synced: true, leader: false });
+    f.objects.pods.push(pod);
+    f.objects.policies.push(good, bad);
+    f.loop.reconcile();
+    const [span] = f.exporter.getFinishedSpans();
+    expect(span).toMatchObject({ name: 'operator.reconcile', attributes: { 'ztmesh.policies.accepted': 1, 'ztmesh.policies.refused': 1, 'ztmesh.leader': false } });
+  });
+
   it('publishes nothing before every watch synced (an empty view would cut every sidecar off)', () => {
     const f = fixture({ synced: false, leader: true });
     f.objects.pods.push(pod);

@@ -1,3 +1,5 @@
+import { SpanStatusCode, type Tracer } from '@opentelemetry/api';
+import { errorCode } from '../core/errors/mesh-error.ts';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import type { MeshConfig } from '../core/policy/mesh-config.ts';
 import type { Logger } from '../core/telemetry/logger.ts';
@@ -46,6 +48,8 @@ export interface ControlLoopOptions {
   readonly trustDomain: string;
   readonly logger: Logger;
   readonly clock?: () => number;
+  /** Traces each reconcile (OTEL_* configured); undefined: no spans. */
+  readonly tracer?: Tracer | undefined;
 }
 
 type Condition = Omit<StatusCondition, 'lastTransitionTime'>;
@@ -84,6 +88,21 @@ export class ControlLoop {
   reconcile(): void {
     const { sources } = this.#o;
     if (!sources.synced()) return;
+    const span = this.#o.tracer?.startSpan('operator.reconcile');
+    try {
+      this.#reconcile();
+      span?.setAttributes({ 'ztmesh.policies.accepted': this.#acceptance.accepted.size, 'ztmesh.policies.refused': this.#acceptance.conditions.size - this.#acceptance.accepted.size, 'ztmesh.leader': this.#o.isLeader() });
+    } catch (err) {
+      span?.setAttribute('error.type', errorCode(err));
+      span?.setStatus({ code: SpanStatusCode.ERROR });
+      throw err;
+    } finally {
+      span?.end();
+    }
+  }
+
+  #reconcile(): void {
+    const { sources } = this.#o;
     const acceptance = reconcilePolicyAcceptance(sources.policies.list() as KubeObject[]);
     const mesh = reconcileMeshConfig(sources.meshConfigs.list() as KubeObject[], this.#lastGoodMesh, this.#o.trustDomain);
     this.#lastGoodMesh = mesh.meshConfig;

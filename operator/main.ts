@@ -1,3 +1,5 @@
+import { tracingConfigFromEnv } from '../core/telemetry/tracing-config.ts';
+import type { TracingSetup } from '../core/telemetry/tracing-setup.ts';
 import { KubeConfig } from '@kubernetes/client-node';
 import { errorCode, MeshError } from '../core/errors/mesh-error.ts';
 import { trustDomainError } from '../core/spiffe/spiffe-id.ts';
@@ -89,6 +91,7 @@ export async function runOperator(o: OperatorMainOptions): Promise<number> {
   let identity: { first: PemIdentity; close(): void } | undefined;
   let webhook: RunningInjectionWebhook | undefined;
   let closeServing: () => void = () => undefined;
+  let tracing: TracingSetup | undefined;
   try {
     const tdError = trustDomainError(o.trustDomain);
     if (tdError !== undefined) throw new MeshError('ZTMESH_CONTROL_BAD_OPTIONS', `--trust-domain ${JSON.stringify(o.trustDomain)}: ${tdError}`);
@@ -99,7 +102,11 @@ export async function runOperator(o: OperatorMainOptions): Promise<number> {
       running?.rotateIdentity(next);
       logger.info('distribution serving identity rotated');
     });
+    // Reconcile and admission spans, configured by the standard OTEL_* variables (off unless set).
+    const tracingConfig = tracingConfigFromEnv(process.env, 'ztmesh-operator');
+    tracing = tracingConfig === undefined ? undefined : await (await import('../core/telemetry/tracing-setup.ts')).createTracing(tracingConfig, { registry: new Registry(), scope: 'ztmesh-operator' });
     running = await startOperator({
+      tracer: tracing?.tracer,
       kubeConfig,
       trustDomain: o.trustDomain,
       identity: identity.first,
@@ -115,7 +122,7 @@ export async function runOperator(o: OperatorMainOptions): Promise<number> {
       closeServing = close;
       webhook = await startInjectionWebhook({
         listen: o.webhook.listen, injectorConfigFile: o.webhook.injectorConfigFile, configurationName: o.webhook.configurationName,
-        serving, kubeConfig, isLeader: () => operator.isLeader(), logger,
+        serving, kubeConfig, isLeader: () => operator.isLeader(), logger, tracer: tracing?.tracer,
       });
       void webhook.syncCaBundle();
     }
@@ -137,6 +144,7 @@ export async function runOperator(o: OperatorMainOptions): Promise<number> {
   closeServing();
   await webhook?.close();
   await running.stop();
+  await tracing?.shutdown().catch(() => undefined);
   logger.flush();
   return 0;
 }

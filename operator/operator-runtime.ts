@@ -1,3 +1,4 @@
+import type { Tracer } from '@opentelemetry/api';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from '../core/telemetry/logger.ts';
 import { startOperatorAdmin, type RunningOperatorAdmin } from './admin/operator-admin-server.ts';
@@ -17,6 +18,8 @@ export interface OperatorOptions {
   readonly adminListen: string;
   readonly lease: { readonly namespace: string; readonly name: string; readonly identity: string; readonly durationMs?: number; readonly retryMs?: number };
   readonly logger: Logger;
+  /** Traces each reconcile (OTEL_* configured); undefined: no spans. */
+  readonly tracer?: Tracer | undefined;
   readonly watchBackoff?: { readonly initialMs: number; readonly maxMs: number };
   readonly resyncMs?: number;
   /** Called when this replica gains or loses the Lease (after the control loop is scheduled). */
@@ -56,7 +59,7 @@ export async function startOperator(o: OperatorOptions): Promise<RunningOperator
       o.onLeadershipChange?.();
     },
   });
-  loop = new ControlLoop({ sources, distribution, statusWriter: kubeStatusWriter(o.kubeConfig), isLeader: () => elector.isLeader(), trustDomain: o.trustDomain, logger: o.logger });
+  loop = new ControlLoop({ sources, distribution, statusWriter: kubeStatusWriter(o.kubeConfig), isLeader: () => elector.isLeader(), trustDomain: o.trustDomain, logger: o.logger, tracer: o.tracer });
   const controlLoop = loop;
   let admin: RunningOperatorAdmin;
   try {

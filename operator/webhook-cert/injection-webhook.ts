@@ -1,3 +1,4 @@
+import type { Tracer } from '@opentelemetry/api';
 import { readFileSync, unwatchFile, watchFile, type Stats } from 'node:fs';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { parse as parseYaml } from 'yaml';
@@ -18,6 +19,7 @@ export interface InjectionWebhookOptions {
   readonly kubeConfig: KubeConfig;
   readonly isLeader: () => boolean;
   readonly logger: Logger;
+  readonly tracer?: Tracer | undefined;
   /** How often the leader re-checks the caBundle (someone may have overwritten it); default 30 s. */
   readonly caBundleCheckMs?: number;
   /** How often the injector config file is stat'ed for changes; default 2 s. */
@@ -58,7 +60,7 @@ export function loadInjectorConfig(file: string): InjectOptions {
  */
 export async function startInjectionWebhook(o: InjectionWebhookOptions): Promise<RunningInjectionWebhook> {
   let options = loadInjectorConfig(o.injectorConfigFile);
-  const server: WebhookServer = await startWebhookServer({ listen: o.listen, credentials: () => o.serving.current(), options: () => options, logger: o.logger });
+  const server: WebhookServer = await startWebhookServer({ listen: o.listen, credentials: () => o.serving.current(), options: () => options, logger: o.logger, tracer: o.tracer });
   const onConfigChange = (): void => {
     try {
       options = loadInjectorConfig(o.injectorConfigFile);

@@ -1,3 +1,5 @@
+import { SpanKind } from '@opentelemetry/api';
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { execFileSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -58,6 +60,9 @@ describe('admission webhook over HTTPS', () => {
   let current: WebhookCredentials;
   let server: WebhookServer;
 
+  const exporter = new InMemorySpanExporter();
+  const spans = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+
   function post(body: string | Buffer, path = '/inject'): Promise<{ status: number; json: any; peer: X509Certificate }> {
     return new Promise((resolve, reject) => {
       const req = request(
@@ -79,7 +84,7 @@ describe('admission webhook over HTTPS', () => {
     first = selfSigned(dir, 'first');
     second = selfSigned(dir, 'second');
     current = first;
-    server = await startWebhookServer({ listen: '127.0.0.1:0', credentials: () => current, options, logger: silentLogger(), maxBodyBytes: 256 * 1024 });
+    server = await startWebhookServer({ listen: '127.0.0.1:0', credentials: () => current, options, logger: silentLogger(), maxBodyBytes: 256 * 1024, tracer: spans.getTracer('webhook-test') });
   });
   afterAll(async () => {
     await server.close();
@@ -101,6 +106,15 @@ describe('admission webhook over HTTPS', () => {
     await validateKubernetesObject(patched);
     // The workload name falls back to the app label, as the CLI's template would have it.
     expect((patched as any).metadata.annotations['ztmesh.io/sidecar-config']).toContain('name: orders\n');
+  });
+
+  it('traces each admission request as a SERVER span with its uid and outcome', async () => {
+    exporter.reset();
+    await post(JSON.stringify(review(pod)));
+    await post('{not json');
+    const [injected, invalid] = exporter.getFinishedSpans();
+    expect(injected).toMatchObject({ name: 'operator.admission', kind: SpanKind.SERVER, attributes: { 'ztmesh.admission.uid': '705ab4f5-6393-11e8-b7cc-42010a800002' } });
+    expect(invalid!.attributes['ztmesh.admission.outcome']).not.toBe(injected!.attributes['ztmesh.admission.outcome']);
   });
 
   it('allows an already injected pod unchanged, with a warning', async () => {

@@ -1,3 +1,4 @@
+import { SpanKind, type Tracer } from '@opentelemetry/api';
 import { type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -25,6 +26,8 @@ export interface WebhookServerOptions {
   readonly namespaceEnabled?: (namespace: string) => boolean | undefined;
   /** Largest AdmissionReview body accepted (default 3 MiB: an object of etcd's 1.5 MiB limit, twice, for UPDATE). */
   readonly maxBodyBytes?: number;
+  /** Traces each admission request (OTEL_* configured); undefined: no spans. */
+  readonly tracer?: Tracer | undefined;
 }
 
 export interface WebhookServer {
@@ -93,8 +96,11 @@ export async function startWebhookServer(config: WebhookServerOptions): Promise<
     res.end(text);
   };
 
-  const answer = (res: ServerResponse, result: AdmissionResult): void => {
+  const answer = (res: ServerResponse, result: AdmissionResult, startTime: number): void => {
     counts[result.outcome]++;
+    config.tracer
+      ?.startSpan('operator.admission', { kind: SpanKind.SERVER, startTime, attributes: { 'ztmesh.admission.uid': result.review.response.uid, 'ztmesh.admission.outcome': result.outcome, ...(result.code !== undefined ? { 'error.type': result.code } : {}) } })
+      .end();
     if (result.code !== undefined) config.logger.warn({ code: result.code, uid: result.review.response.uid, outcome: result.outcome }, 'admission request allowed unchanged');
     send(res, 200, result.review);
   };
@@ -106,6 +112,7 @@ export async function startWebhookServer(config: WebhookServerOptions): Promise<
     if (req.method === 'GET' && url === '/healthz') return send(res, 200, { status: 'ok' });
     if (url.split('?')[0] !== WEBHOOK_PATH) return send(res, 404, { error: 'not found' });
     if (req.method !== 'POST') return send(res, 405, { error: 'POST an AdmissionReview' });
+    const startTime = Date.now();
     const chunks: Buffer[] = [];
     let size = 0;
     let tooLarge = false;
@@ -120,15 +127,15 @@ export async function startWebhookServer(config: WebhookServerOptions): Promise<
         const base = reviewAdmission(undefined, { options: resolveOptions(config.options) });
         return { ...base, review: { ...base.review, response: { ...base.review.response, uid: sniffUid(text), warnings: [message] } } };
       };
-      if (tooLarge) return answer(res, invalid(`ztmesh: AdmissionReview larger than ${maxBody} bytes; allowed unchanged`));
+      if (tooLarge) return answer(res, invalid(`ztmesh: AdmissionReview larger than ${maxBody} bytes; allowed unchanged`), startTime);
       let body: unknown;
       try {
         body = JSON.parse(text);
       } catch {
-        return answer(res, invalid('ztmesh: AdmissionReview is not valid JSON; allowed unchanged'));
+        return answer(res, invalid('ztmesh: AdmissionReview is not valid JSON; allowed unchanged'), startTime);
       }
       try {
-        answer(res, reviewAdmission(body, { options: resolveOptions(config.options), ...(config.namespaceEnabled === undefined ? {} : { namespaceEnabled: config.namespaceEnabled }) }));
+        answer(res, reviewAdmission(body, { options: resolveOptions(config.options), ...(config.namespaceEnabled === undefined ? {} : { namespaceEnabled: config.namespaceEnabled }) }), startTime);
       } catch (err) {
         counts.error++;
         config.logger.error({ code: errorCode(err), err }, 'injector failed; pod allowed unchanged');
