@@ -108,3 +108,25 @@ export function watchFiles(files: readonly string[], onChange: () => Promise<voi
     },
   };
 }
+
+/**
+ * Watches `files` and runs `load` once now and again on every change. Loads never overlap: a change
+ * seen during one waits for it, so the newest content wins. The watch starts before the first load,
+ * so a change made while loading is seen. Resolves once the first load settled.
+ */
+export async function watchAndReload(
+  files: readonly string[],
+  load: () => Promise<boolean>,
+  onWatchError: (err: unknown) => void,
+  options: { debounceMs?: number | undefined; pollMs?: number | undefined } = {},
+): Promise<{ reload: () => Promise<boolean>; close: () => void }> {
+  let running: Promise<unknown> = Promise.resolve();
+  const reload = (): Promise<boolean> => {
+    const next = running.then(load);
+    running = next.catch(() => undefined);
+    return next;
+  };
+  const watch = watchFiles(files, async () => void (await reload()), { debounceMs: options.debounceMs ?? 200, pollMs: options.pollMs ?? 10_000, onWatchError });
+  await reload();
+  return { reload, close: () => watch.close() };
+}

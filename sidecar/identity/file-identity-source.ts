@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Logger } from '../../core/telemetry/logger.ts';
 import { errorCode } from '../../core/errors/mesh-error.ts';
-import { watchFiles, type FileWatch } from '../config/file-watch.ts';
+import { watchAndReload } from '../config/file-watch.ts';
 import type { BuildCredentials } from './build-credentials-fn.ts';
 import type { ExpiringCredentialsRef } from './expiring-credentials-ref.ts';
 import type { IdentityMetrics } from './identity-metrics.ts';
@@ -54,19 +54,8 @@ export async function startFileIdentity(o: FileIdentityOptions): Promise<FileIde
     }
   }
 
-  // Loads never overlap: a change seen during one waits for it, so the newest content wins.
-  let running: Promise<unknown> = Promise.resolve();
-  const reload = (): Promise<boolean> => {
-    const next = running.then(load);
-    running = next.catch(() => undefined);
-    return next;
-  };
-  // Watch first, then load: a change made while loading is seen by the watch.
-  const watch: FileWatch = watchFiles(files, async () => void (await reload()), {
-    debounceMs: o.debounceMs ?? 200,
-    pollMs: o.pollMs ?? 10_000,
-    onWatchError: (err) => log.warn({ err: { message: err instanceof Error ? err.message : String(err) } }, 'file watch failed; relying on polling'),
+  return watchAndReload(files, load, (err) => log.warn({ err: { message: err instanceof Error ? err.message : String(err) } }, 'file watch failed; relying on polling'), {
+    debounceMs: o.debounceMs,
+    pollMs: o.pollMs,
   });
-  await reload();
-  return { reload, close: () => watch.close() };
 }

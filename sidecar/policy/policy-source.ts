@@ -9,7 +9,7 @@ import type { Workload } from '../../core/policy/selection.ts';
 import type { SpiffeId } from '../../core/spiffe/spiffe-id.ts';
 import type { Logger } from '../../core/telemetry/logger.ts';
 import type { Registry } from '../../core/telemetry/metrics.ts';
-import { watchFiles, type FileWatch } from '../config/file-watch.ts';
+import { watchAndReload } from '../config/file-watch.ts';
 
 export interface PolicySourceOptions {
   readonly policyFile: string;
@@ -114,20 +114,10 @@ export async function startPolicySource(o: PolicySourceOptions): Promise<PolicyS
   }
 
   const files = o.meshConfigFile === undefined ? [o.policyFile] : [o.policyFile, o.meshConfigFile];
-  // Loads never overlap: a change seen during one waits for it, so the newest content wins.
-  let running: Promise<unknown> = Promise.resolve();
-  const reload = (): Promise<boolean> => {
-    const next = running.then(load);
-    running = next.catch(() => undefined);
-    return next;
-  };
-  // Watch first, then load: a change made while loading is seen by the watch.
-  const watch: FileWatch = watchFiles(files, async () => void (await reload()), {
-    debounceMs: o.debounceMs ?? 200,
-    pollMs: o.pollMs ?? 10_000,
-    onWatchError: (err) => log.warn({ err: { message: err instanceof Error ? err.message : String(err) } }, 'file watch failed; relying on polling'),
+  const { reload, close } = await watchAndReload(files, load, (err) => log.warn({ err: { message: err instanceof Error ? err.message : String(err) } }, 'file watch failed; relying on polling'), {
+    debounceMs: o.debounceMs,
+    pollMs: o.pollMs,
   });
-  await reload();
 
   return {
     authorizer: () => current,
@@ -140,6 +130,6 @@ export async function startPolicySource(o: PolicySourceOptions): Promise<PolicyS
       return undefined;
     },
     reload,
-    close: () => watch.close(),
+    close,
   };
 }
