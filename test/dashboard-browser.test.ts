@@ -166,8 +166,9 @@ describe.skipIf(!HAVE_CHROMIUM)(TITLE, () => {
     const { page, dialogs, errors } = await open();
     try {
       const denials = page.locator('#denials-table');
-      await expect.poll(() => denials.innerText().catch(() => ''), { timeout: 15_000 }).toContain(SCRIPT_PATH);
-      expect(await denials.innerText()).toContain(IMG_PATH);
+      // Both requests may land in different dashboard updates: wait until one shows both.
+      const shown = async (): Promise<string> => denials.innerText().catch(() => '');
+      await expect.poll(async () => { const t = await shown(); return t.includes(SCRIPT_PATH) && t.includes(IMG_PATH); }, { timeout: 15_000 }).toBe(true);
       const paths = await page.locator('#denials-table td.path').allTextContents();
       expect(paths).toContain(SCRIPT_PATH);
       expect(paths).toContain(IMG_PATH);
