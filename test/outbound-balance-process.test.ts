@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePort } from '../bench/harness/free-port.ts';
 import { createTestCa, type TestCa } from '../ca/testing/test-ca.ts';
-import { httpGet, killAll, metricValue, startSidecar, waitForReady, yaml, type ZtmeshProcess } from './helpers/sidecar-process.ts';
+import { writeIdentityFiles, writeSidecarConfig, httpGet, killAll, metricValue, startSidecar, waitForReady, yaml, type ZtmeshProcess } from './helpers/sidecar-process.ts';
 
 // Real `ztmesh sidecar` processes: one client sidecar configured with `endpoints:`, three destination pods.
 const TD = 'example.org';
@@ -15,20 +15,9 @@ const FRONTEND = `spiffe://${TD}/ns/shop/sa/frontend`;
 const dir = mkdtempSync(join(tmpdir(), 'ztmesh-balance-process-'));
 const apps: Server[] = [];
 
-async function identity(ca: TestCa, name: string, spiffeId: string): Promise<Record<string, string>> {
-  const m = await ca.mint({ spiffeId });
-  const files = { certFile: join(dir, `${name}.pem`), keyFile: join(dir, `${name}-key.pem`), bundleFile: join(dir, 'bundle.pem') };
-  writeFileSync(files.bundleFile, ca.bundlePem);
-  writeFileSync(files.keyFile, m.keyPem);
-  writeFileSync(files.certFile, m.certChainPem);
-  return files;
-}
+const identity = (ca: TestCa, name: string, spiffeId: string) => writeIdentityFiles(ca, dir, name, spiffeId);
 
-function config(name: string, body: Record<string, unknown>): string {
-  const file = join(dir, `${name}.yaml`);
-  writeFileSync(file, yaml({ trustDomain: TD, admin: '127.0.0.1:0', logLevel: 'info', drainGracePeriod: '2s', ...body }));
-  return file;
-}
+const config = (name: string, body: Record<string, unknown>): string => writeSidecarConfig(dir, TD, name, body, '2s');
 
 afterAll(async () => {
   await killAll();

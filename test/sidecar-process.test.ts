@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../bench/harness/free-port.ts';
 import { createTestCa, type TestCa } from '../ca/testing/test-ca.ts';
-import { httpGet, killAll, metricValue, startSidecar, waitForReady, yaml, ZtmeshProcess, type SidecarAddresses } from './helpers/sidecar-process.ts';
+import { writeIdentityFiles, writeSidecarConfig, httpGet, killAll, metricValue, startSidecar, waitForReady, yaml, ZtmeshProcess, type SidecarAddresses } from './helpers/sidecar-process.ts';
 
 // Real `ztmesh sidecar` processes on loopback, identities from files written by a test CA.
 const TD = 'example.org';
@@ -32,20 +32,9 @@ const allowFrontend = (methods: string[]) =>
     spec: { selector: { matchLabels: { app: 'orders' } }, rules: [{ from: [{ source: { principals: [FRONTEND] } }], to: [{ operation: { methods } }] }] },
   });
 
-async function writeIdentity(name: string, spiffeId: string): Promise<{ certFile: string; keyFile: string; bundleFile: string }> {
-  const m = await ca.mint({ spiffeId });
-  const files = { certFile: join(dir, `${name}.pem`), keyFile: join(dir, `${name}-key.pem`), bundleFile: join(dir, 'bundle.pem') };
-  writeFileSync(files.bundleFile, ca.bundlePem);
-  writeFileSync(files.keyFile, m.keyPem);
-  writeFileSync(files.certFile, m.certChainPem);
-  return files;
-}
+const writeIdentity = (name: string, spiffeId: string) => writeIdentityFiles(ca, dir, name, spiffeId);
 
-function config(name: string, body: Record<string, unknown>): string {
-  const file = join(dir, `${name}.yaml`);
-  writeFileSync(file, yaml({ trustDomain: TD, admin: '127.0.0.1:0', logLevel: 'info', drainGracePeriod: '5s', ...body }));
-  return file;
-}
+const config = (name: string, body: Record<string, unknown>): string => writeSidecarConfig(dir, TD, name, body, '5s');
 
 let orders: { proc: ZtmeshProcess; addr: SidecarAddresses };
 let frontend: { proc: ZtmeshProcess; addr: SidecarAddresses };

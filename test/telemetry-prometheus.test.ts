@@ -8,7 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestCa, type TestCa } from '../ca/testing/test-ca.ts';
 import { freePort } from '../bench/harness/free-port.ts';
-import { httpGet, startSidecar, waitForReady, yaml, type SidecarAddresses, type ZtmeshProcess } from './helpers/sidecar-process.ts';
+import { writeIdentityFiles, writeSidecarConfig, httpGet, startSidecar, waitForReady, yaml, type SidecarAddresses, type ZtmeshProcess } from './helpers/sidecar-process.ts';
 import { startOtlpReceiver, type OtlpReceiver } from './fixtures/otlp-receiver.ts';
 
 // Two real `ztmesh sidecar` processes (frontend -> orders -> app), configured for tracing by the
@@ -43,20 +43,9 @@ describe.skipIf(!installed)(title, () => {
   let promPort = 0;
   let promLog = '';
 
-  async function writeIdentity(name: string, spiffeId: string): Promise<{ certFile: string; keyFile: string; bundleFile: string }> {
-    const m = await ca.mint({ spiffeId });
-    const files = { certFile: join(dir, `${name}.pem`), keyFile: join(dir, `${name}-key.pem`), bundleFile: join(dir, 'bundle.pem') };
-    writeFileSync(files.bundleFile, ca.bundlePem);
-    writeFileSync(files.keyFile, m.keyPem);
-    writeFileSync(files.certFile, m.certChainPem);
-    return files;
-  }
+  const writeIdentity = (name: string, spiffeId: string) => writeIdentityFiles(ca, dir, name, spiffeId);
 
-  function config(name: string, body: Record<string, unknown>): string {
-    const file = join(dir, `${name}.yaml`);
-    writeFileSync(file, yaml({ trustDomain: TD, admin: '127.0.0.1:0', logLevel: 'info', drainGracePeriod: '1s', ...body }));
-    return file;
-  }
+  const config = (name: string, body: Record<string, unknown>): string => writeSidecarConfig(dir, TD, name, body, '1s');
 
   beforeAll(async () => {
     ca = await createTestCa({ trustDomain: TD });

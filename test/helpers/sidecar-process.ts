@@ -1,4 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { TestCa } from '../../ca/testing/test-ca.ts';
 import { request } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
@@ -149,4 +152,21 @@ export function metricValue(text: string, series: string): number | undefined {
     if (line.startsWith(`${series} `)) return Number(line.slice(series.length + 1));
   }
   return undefined;
+}
+
+/** Mints an SVID for `spiffeId` and writes it as a sidecar's identity files in `dir` (the bundle shared by all). */
+export async function writeIdentityFiles(ca: TestCa, dir: string, name: string, spiffeId: string): Promise<{ certFile: string; keyFile: string; bundleFile: string }> {
+  const m = await ca.mint({ spiffeId });
+  const files = { certFile: join(dir, `${name}.pem`), keyFile: join(dir, `${name}-key.pem`), bundleFile: join(dir, 'bundle.pem') };
+  writeFileSync(files.bundleFile, ca.bundlePem);
+  writeFileSync(files.keyFile, m.keyPem);
+  writeFileSync(files.certFile, m.certChainPem);
+  return files;
+}
+
+/** Writes `dir/<name>.yaml`: a sidecar config with test defaults (admin on port 0) under `body`. */
+export function writeSidecarConfig(dir: string, trustDomain: string, name: string, body: Record<string, unknown>, drainGracePeriod: string): string {
+  const file = join(dir, `${name}.yaml`);
+  writeFileSync(file, yaml({ trustDomain, admin: '127.0.0.1:0', logLevel: 'info', drainGracePeriod, ...body }));
+  return file;
 }
