@@ -4,7 +4,8 @@
 // Paths: a fixed route, an id route (/users/<n>: template collapses, allocates the template), and a
 // scanner (random paths, the cap already full: counted as overflow). Also measured: the anomaly
 // detector (enabled, past its learning period) as a second observer, and a bare Map get+increment
-// as the floor of "one map update".
+// as the floor of "one map update". A second table: the response facts per response — content type
+// only, with a sniffed JSON body (every response), and with the default sampling (1 in 100).
 import { parseArgs } from 'node:util';
 import { routeTemplate } from '../core/http/route-template.ts';
 import { silentLogger } from '../core/telemetry/logger.ts';
@@ -76,6 +77,69 @@ for (const [name, paths] of workloads) {
   const anomaly = timeObserver(detector, requests, ITERATIONS);
   rows.push([name, noop.toFixed(1), timeMapUpdate(paths, ITERATIONS).toFixed(1), inv.toFixed(1), timeTemplate(paths, ITERATIONS).toFixed(1), anomaly.toFixed(1)]);
 }
-const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-process.stdout.write(`ns per request, ${ITERATIONS} iterations, node ${process.version}\n`);
-for (const row of rows) process.stdout.write(`${row.map((c, i) => c.padEnd(widths[i]!)).join('  ')}\n`);
+print(`ns per request, ${ITERATIONS} iterations, node ${process.version}`, rows);
+
+// Response facts (what the data plane adds per response since the inventory reads them): the
+// Content-Type value taken from the response head (one latin1 string), the scope's response() call
+// (a string compare, and for a 2xx JSON body the sampling decision) and, for a sampled response,
+// the JSON top-level scan of the body bytes as they pass (JsonResponseSniff over the wire buffer).
+const HEAD = Buffer.from('HTTP/1.1 200 OK\r\ncontent-type: application/json; charset=utf-8\r\n\r\n', 'latin1');
+const CT_START = HEAD.indexOf('application/json');
+const CT_END = HEAD.indexOf('\r\n', CT_START);
+
+function jsonBody(bytes: number): Buffer {
+  const doc: Record<string, unknown> = { id: 12345, email: 'someone@example.com', name: 'Some One', active: true, roles: ['a', 'b'], address: { city: 'Z', zip: '1234' }, balance: 10.5, note: null };
+  let filler = 0;
+  while (JSON.stringify(doc).length < bytes) doc[`item${filler++}`] = { sku: `sku-${filler}`, qty: filler, tags: ['x', 'y'], text: 'lorem ipsum dolor sit amet' };
+  return Buffer.from(JSON.stringify(doc));
+}
+
+function timeResponses(inventory: ApiInventory, request: RequestInfo, body: Buffer | undefined, iterations: number): number {
+  const run = (n: number): void => {
+    for (let i = 0; i < n; i++) {
+      const scope = inventory.start(request);
+      if (body !== undefined) {
+        const tap = scope.response!(200, HEAD.toString('latin1', CT_START, CT_END), false, 'length');
+        if (tap !== undefined && tap.data(body, 0, body.length)) tap.end();
+      }
+      scope.end(OUTCOME);
+    }
+  };
+  run(Math.min(iterations, 20_000)); // warm-up
+  const start = process.hrtime.bigint();
+  run(iterations);
+  return Number(process.hrtime.bigint() - start) / iterations;
+}
+
+const request = infos(['/api/v1/items'])[0]!;
+/** Reference: JSON.parse of the same body (what a non-incremental sniff would pay, plus the copy to gather it). */
+function timeParse(body: Buffer, iterations: number): number {
+  let sink = 0;
+  const start = process.hrtime.bigint();
+  for (let i = 0; i < iterations; i++) sink += Object.keys(JSON.parse(body.toString('utf8')) as object).length;
+  if (sink === -1) process.stdout.write('');
+  return Number(process.hrtime.bigint() - start) / iterations;
+}
+
+const responseRows: string[][] = [['JSON response body', 'request only', '+ content type, not sniffed', '+ sniffed (every response)', '+ default 1 in 100', 'scan ns/KiB', 'ref: JSON.parse']];
+for (const bytes of [1024, 16 * 1024, 128 * 1024]) {
+  const body = jsonBody(bytes);
+  const sniffIters = Math.max(2000, Math.floor(ITERATIONS / Math.max(1, body.length / 256)));
+  const never = new ApiInventory({ service: 'bench', responseFields: { enabled: true, sampleOneIn: 1_000_000_000, maxBytes: 65_536 } });
+  const always = new ApiInventory({ service: 'bench', responseFields: { enabled: true, sampleOneIn: 1, maxBytes: 65_536 } });
+  const sampled = new ApiInventory({ service: 'bench' });
+  const bare = timeResponses(never, request, undefined, ITERATIONS);
+  const typed = timeResponses(never, request, body, ITERATIONS);
+  const sniffed = timeResponses(always, request, body, sniffIters);
+  const oneIn100 = timeResponses(sampled, request, body, ITERATIONS);
+  const scannedKiB = Math.min(body.length, 65_536) / 1024;
+  responseRows.push([`${body.length} B${body.length > 65_536 ? ' (64 KiB read)' : ''}`, bare.toFixed(1), typed.toFixed(1), sniffed.toFixed(0), oneIn100.toFixed(1), ((sniffed - typed) / scannedKiB).toFixed(0), timeParse(body, sniffIters).toFixed(0)]);
+}
+print('ns per request, response recording on a known route (GET /api/v1/items, 200 application/json, Content-Length)', responseRows);
+
+function print(title: string, table: string[][]): void {
+  const widths = table[0]!.map((_, i) => Math.max(...table.map((r) => r[i]!.length)));
+  process.stdout.write(`${title}\n`);
+  for (const row of table) process.stdout.write(`${row.map((c, i) => c.padEnd(widths[i]!)).join('  ')}\n`);
+  process.stdout.write('\n');
+}

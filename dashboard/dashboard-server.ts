@@ -5,13 +5,16 @@ import { MeshError } from '../core/errors/mesh-error.ts';
 import type { Logger } from '../core/telemetry/logger.ts';
 import type { HostPort } from '../sidecar/config/host-port.ts';
 import { AccessControl, TOKEN_COOKIE } from './access-control.ts';
-import type { MeshPoller } from './mesh-poller.ts';
+import type { MeshViewSource } from './mesh-view-source.ts';
 
 export interface DashboardServerOptions {
   readonly listen: HostPort;
   /** The bearer token (required by the caller for a non-loopback address), or undefined. */
   readonly token: string | undefined;
-  readonly poller: MeshPoller;
+  /** The view served and pushed: the local poller of admin ports, or the operator's aggregate. */
+  readonly source: MeshViewSource;
+  /** More JSON endpoints by exact path (the operator's `/inventory`), behind the same access control. */
+  readonly routes?: ReadonlyMap<string, () => unknown>;
   readonly logger: Logger;
   /** Comment lines sent on idle event streams, so proxies keep them open (default 15 s). */
   readonly heartbeatMs?: number;
@@ -86,7 +89,9 @@ export async function startDashboardServer(o: DashboardServerOptions): Promise<D
     }
     const asset = assets.get(url.pathname);
     if (asset !== undefined) return send(res, 200, asset.body, asset.type);
-    if (url.pathname === '/api/mesh') return send(res, 200, `${JSON.stringify(o.poller.current ?? null)}\n`, 'application/json');
+    if (url.pathname === '/api/mesh') return send(res, 200, `${JSON.stringify(o.source.current ?? null)}\n`, 'application/json');
+    const route = o.routes?.get(url.pathname);
+    if (route !== undefined) return send(res, 200, `${JSON.stringify(route())}\n`, 'application/json');
     if (url.pathname === '/api/events') return stream(req, res);
     if (url.pathname === '/favicon.ico') {
       res.writeHead(204, SECURITY_HEADERS);
@@ -101,8 +106,8 @@ export async function startDashboardServer(o: DashboardServerOptions): Promise<D
     if (req.method === 'HEAD') return void res.end();
     streams.add(res);
     const push = (view: unknown): void => void res.write(`event: mesh\ndata: ${JSON.stringify(view)}\n\n`);
-    if (o.poller.current !== undefined) push(o.poller.current);
-    const unsubscribe = o.poller.subscribe(push);
+    if (o.source.current !== undefined) push(o.source.current);
+    const unsubscribe = o.source.subscribe(push);
     const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), o.heartbeatMs ?? 15_000);
     res.on('close', () => {
       clearInterval(heartbeat);

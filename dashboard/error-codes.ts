@@ -2,7 +2,7 @@ import { defineCodes } from '../core/errors/code-registry.ts';
 
 /** Codes of `ztmesh dashboard`: its listener, its access control and the sidecars it reads. */
 export const dashboardCodes = defineCodes('DASHBOARD', {
-  ZTMESH_DASHBOARD_TOKEN_REQUIRED: 'The dashboard was asked to listen on a non-loopback address without --token-file: it refuses to start.',
+  ZTMESH_DASHBOARD_TOKEN_REQUIRED: 'The dashboard was asked to listen on a non-loopback address without --token-file (the operator\'s: --dashboard-token-file): it refuses to start.',
   ZTMESH_DASHBOARD_BAD_TOKEN_FILE: 'The --token-file could not be read, or holds no usable token (at least 16 printable characters, one line).',
   ZTMESH_DASHBOARD_BAD_ADDRESS: 'A --listen or --from address is not HOST:PORT (IPv6 as [ADDR]:PORT) with a port from 0 (listen only) to 65535.',
   ZTMESH_DASHBOARD_LISTEN_FAILED: 'The dashboard could not bind its address (in use, not permitted, or not a local address).',

@@ -1,4 +1,5 @@
 import { buildMeshView, type MeshView } from './mesh-view.ts';
+import type { MeshListener, MeshViewSource } from './mesh-view-source.ts';
 import { readSidecar, type SidecarReading } from './sidecar-reading.ts';
 
 export interface MeshPollerOptions {
@@ -13,14 +14,12 @@ export interface MeshPollerOptions {
   readonly onError?: (err: unknown) => void;
 }
 
-export type MeshListener = (view: MeshView) => void;
-
 /**
  * Polls every sidecar's admin port, one round after the other (never overlapping; a slow sidecar
  * delays the round by at most `timeoutMs`), keeps the latest view and hands each new one to the
  * listeners (the server's event streams).
  */
-export class MeshPoller {
+export class MeshPoller implements MeshViewSource {
   readonly #o: MeshPollerOptions;
   readonly #listeners = new Set<MeshListener>();
   #view: MeshView | undefined = undefined;

@@ -6,7 +6,7 @@ import { parsePrometheusText, type PromSample } from './prometheus-text.ts';
 const MAX_BODY_BYTES = 8 * 1024 * 1024;
 const text = (max: number) => z.string().max(max);
 
-const identitySchema = z.object({
+export const identitySchema = z.object({
   spiffeId: text(2048),
   serial: text(128),
   notBefore: text(64),
@@ -28,7 +28,7 @@ const decisionSchema = z.object({
   rule: z.number().int().nullable(),
   reason: text(1024),
 });
-const decisionsSchema = z.object({ denials: z.array(decisionSchema).max(100_000), recent: z.array(decisionSchema).max(100_000) });
+export const decisionsSchema = z.object({ denials: z.array(decisionSchema).max(100_000), recent: z.array(decisionSchema).max(100_000) });
 
 /**
  * What the dashboard reads of a sidecar's `/debug/anomalies` (the anomaly detector's recent
@@ -45,7 +45,7 @@ const anomalySchema = z.object({
   baseline: z.number().optional(),
   deviation: z.number().optional(),
 });
-const anomaliesSchema = z.union([z.array(anomalySchema).max(10_000), z.object({ anomalies: z.array(anomalySchema).max(10_000) }).transform((o) => o.anomalies)]);
+export const anomaliesSchema = z.union([z.array(anomalySchema).max(10_000), z.object({ anomalies: z.array(anomalySchema).max(10_000) }).transform((o) => o.anomalies)]);
 
 export type SidecarIdentity = z.infer<typeof identitySchema>;
 export type ObservedDecision = z.infer<typeof decisionSchema>;

@@ -54,7 +54,7 @@ export async function startDashboard(o: DashboardOptions): Promise<RunningDashbo
   await poller.start();
   let server;
   try {
-    server = await startDashboardServer({ listen: o.listen, token: o.token, poller, logger: o.logger });
+    server = await startDashboardServer({ listen: o.listen, token: o.token, source: poller, logger: o.logger });
   } catch (err) {
     poller.stop();
     throw err;

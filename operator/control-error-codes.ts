@@ -15,5 +15,11 @@ export const controlCodes = defineCodes('CONTROL', {
   ZTMESH_CONTROL_LEASE_FAILED: 'Acquiring or renewing the leader Lease failed; the replica stops acting as leader until it holds the Lease again.',
   ZTMESH_CONTROL_CA_BUNDLE_WRITE_FAILED: 'Reading or patching the MutatingWebhookConfiguration\'s caBundle failed; the leader retries on its next check.',
   ZTMESH_CONTROL_IDENTITY_FAILED: 'The operator could not obtain or renew its SVID from the mesh CA (token file, bundle file or the CA call); it retries with backoff and keeps serving with the current one.',
+  ZTMESH_CONTROL_BAD_REPORT: 'A sidecar\'s report (what it observed, sent on its subscription stream) is over 1 MiB or off-schema (the part is named); the operator counts and logs it, keeps the previous report, and goes on delivering policies.',
+  ZTMESH_CONTROL_REPORT_DROPPED: 'A sidecar\'s report was not kept: sent too often on one stream (past a burst of 5, more than one per 500 ms; sidecars send at most one a second), or the operator\'s report memory budget is full; counted, the next one is tried again.',
+  ZTMESH_CONTROL_DISCOVERY_REJECTED: 'The sidecar refused a pushed endpoint discovery update (an invalid service, port, address or identity); it NACKed with the reason and kept its previous services; the operator sends the next update whole.',
+  ZTMESH_CONTROL_DISCOVERY_MIXED_IDENTITIES: 'The endpoints of one Service port run under several service accounts; the sidecar uses only those of the identity most endpoints have (a client requires one identity per service) and logs the others as left out.',
+  ZTMESH_CONTROL_BAD_OUTBOUND_SERVICES: 'A pod\'s ztmesh.io/outbound-services annotation has an entry that is not NAME or NAME.NAMESPACE; that entry is ignored and logged, the valid ones are used.',
+  ZTMESH_CONTROL_PEER_REPORTS_FAILED: 'An operator replica could not read another replica\'s sidecar reports (--dashboard-peers: unresolvable, unreachable, wrong token, or not a list of reports); its dashboard shows the rest, and retries.',
   ZTMESH_CONTROL_ADMIN_FAILED: 'The operator admin endpoint could not be reached or answered with an error (`ztmesh status`).',
 });

@@ -11,6 +11,7 @@ import { nextStatus, objectKey, type KubeObject, type StatusCondition } from './
 import { reconcileMeshConfig } from './reconcile/mesh-config-reconcile.ts';
 import { reconcilePolicyAcceptance } from './reconcile/policy-acceptance.ts';
 import { reconcileWorkloads } from './reconcile/workloads-reconcile.ts';
+import { reconcileDiscovery, type DiscoveryCatalog, type LeftOutEndpoint } from './reconcile/service-discovery.ts';
 
 /** The caches the loop reads (informers in production). */
 export interface ObservedSources {
@@ -19,6 +20,9 @@ export interface ObservedSources {
   readonly pods: { list(): readonly KubernetesObject[] };
   readonly namespaces: { list(): readonly KubernetesObject[] };
   readonly serviceAccounts: { list(): readonly KubernetesObject[] };
+  /** Services and EndpointSlices (discovery.k8s.io/v1): endpoint discovery runs when both are given. */
+  readonly services?: { list(): readonly KubernetesObject[] };
+  readonly endpointSlices?: { list(): readonly KubernetesObject[] };
   /** True once every source listed at least once: nothing is published before. */
   synced(): boolean;
 }
@@ -38,6 +42,8 @@ export interface ControlView {
     readonly version: string;
     readonly sidecars: readonly { readonly peer: string; readonly ackedVersion?: string; readonly rejected?: { version: string; reason: string } }[];
   }[];
+  /** Endpoint discovery: the meshed Services and the endpoints left out (at most 100 shown). */
+  readonly discovery?: { readonly services: readonly { readonly service: string; readonly ports: readonly { readonly port: number; readonly endpoints: number }[] }[]; readonly leftOut: readonly LeftOutEndpoint[] };
 }
 
 export interface ControlLoopOptions {
@@ -65,6 +71,9 @@ export class ControlLoop {
   #lastGoodMesh: MeshConfig | undefined = undefined;
   #mesh: MeshConfig | undefined = undefined;
   #desired: DesiredState = new Map();
+  #discovery: DiscoveryCatalog | undefined = undefined;
+  /** Annotation problems already logged (each once). */
+  readonly #logged = new Set<string>();
   #acceptance: ReturnType<typeof reconcilePolicyAcceptance> = { accepted: new Map(), conditions: new Map() };
   #scheduled = false;
   #writing: Promise<void> | undefined = undefined;
@@ -107,11 +116,28 @@ export class ControlLoop {
     const mesh = reconcileMeshConfig(sources.meshConfigs.list() as KubeObject[], this.#lastGoodMesh, this.#o.trustDomain);
     this.#lastGoodMesh = mesh.meshConfig;
     const desired = reconcileWorkloads({ pods: sources.pods.list() as KubeObject[], policies: acceptance.accepted.values(), meshConfig: mesh.meshConfig });
-    this.#o.distribution.publish(desired);
+    const discovery = sources.services !== undefined && sources.endpointSlices !== undefined
+      ? reconcileDiscovery({ services: sources.services.list() as KubeObject[], endpointSlices: sources.endpointSlices.list() as KubeObject[], pods: sources.pods.list() as KubeObject[], namespaces: sources.namespaces.list() as KubeObject[], trustDomain: mesh.meshConfig.trustDomain })
+      : undefined;
+    this.#logAnnotationProblems(desired);
+    this.#o.distribution.publish(desired, discovery);
     this.#desired = desired;
+    this.#discovery = discovery;
     this.#acceptance = acceptance;
     this.#mesh = mesh.meshConfig;
     if (this.#o.isLeader()) this.#writeStatuses(mesh.conditions);
+  }
+
+  #logAnnotationProblems(desired: DesiredState): void {
+    if (this.#logged.size > 10_000) this.#logged.clear();
+    for (const [key, w] of desired) {
+      for (const problem of w.outbound?.problems ?? []) {
+        const id = `${key} ${problem}`;
+        if (this.#logged.has(id)) continue;
+        this.#logged.add(id);
+        this.#log.warn({ code: 'ZTMESH_CONTROL_BAD_OUTBOUND_SERVICES', workload: key, problem }, 'invalid ztmesh.io/outbound-services entry ignored');
+      }
+    }
   }
 
   #acks(): Map<string, WorkloadAcks> {
@@ -191,6 +217,14 @@ export class ControlLoop {
         version: w.snapshot.version,
         sidecars: bySub.get(key) ?? [],
       })),
+      ...(this.#discovery !== undefined
+        ? {
+            discovery: {
+              services: [...this.#discovery.services.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([service, s]) => ({ service, ports: s.ports.map((p) => ({ port: p.port, endpoints: p.endpoints.length })) })),
+              leftOut: this.#discovery.leftOut.slice(0, 100),
+            },
+          }
+        : {}),
     };
   }
 }

@@ -3,7 +3,7 @@ import { defineCodes } from '../core/errors/code-registry.ts';
 /** Codes of sidecar injection, the admission webhook and the iptables installer. */
 export const injectCodes = defineCodes('INJECT', {
   ZTMESH_INJECT_BAD_MANIFEST: 'A manifest is not YAML, or a document in it is not a Kubernetes object (no kind or apiVersion).',
-  ZTMESH_INJECT_BAD_ANNOTATION: 'A ztmesh.io/* annotation has an invalid value (port list, CIDR list, resource quantity, inject flag); the message names the annotation.',
+  ZTMESH_INJECT_BAD_ANNOTATION: 'A ztmesh.io/* annotation has an invalid value (port list, CIDR list, resource quantity, true/false flag, API spec ConfigMap reference, byte count); the message names the annotation.',
   ZTMESH_INJECT_CONFLICTING_ANNOTATIONS: 'Two ztmesh.io/* annotations contradict each other (e.g. the app port is also excluded from interception).',
   ZTMESH_INJECT_PARTIALLY_INJECTED: 'A pod carries the ztmesh.io/status annotation but not the containers or volumes it records; it was edited by hand.',
   ZTMESH_INJECT_ALREADY_INJECTED: 'A pod was already injected; it is left unchanged (a warning, not a failure).',

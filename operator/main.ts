@@ -13,6 +13,8 @@ import type { Credentials } from '../sidecar/tls/credentials.ts';
 import type { PemIdentity } from './distribute/mtls-server-credentials.ts';
 import { startCaSvidSource } from './identity/ca-svid-source.ts';
 import { startOperator } from './operator-runtime.ts';
+import { loadToken } from '../dashboard/access-control.ts';
+import type { HostPort } from '../sidecar/config/host-port.ts';
 import { startInjectionWebhook, type RunningInjectionWebhook } from './webhook-cert/injection-webhook.ts';
 import { SelfManagedWebhookCa } from './webhook-cert/self-managed-webhook-ca.ts';
 import type { WebhookServingSource } from './webhook-cert/webhook-serving-source.ts';
@@ -28,6 +30,10 @@ export interface OperatorMainOptions {
   readonly adminListen: string;
   /** The injection webhook, served in the same process when set. */
   readonly webhook: { readonly listen: string; readonly injectorConfigFile: string; readonly configurationName: string | undefined; readonly dnsNames: readonly string[] } | undefined;
+  /** The dashboard and merged inventory of the sidecars' reports (`--dashboard-listen`), or undefined. */
+  readonly dashboard: { readonly listen: HostPort; readonly tokenFile: string | undefined; readonly peers?: string | undefined } | undefined;
+  /** How long a sidecar's report outlives its stream (`--report-grace`). */
+  readonly reportGraceMs: number;
   readonly leaseNamespace: string;
   readonly leaseName: string;
   readonly holderIdentity: string;
@@ -105,8 +111,11 @@ export async function runOperator(o: OperatorMainOptions): Promise<number> {
     // Reconcile and admission spans, configured by the standard OTEL_* variables (off unless set).
     const tracingConfig = tracingConfigFromEnv(process.env, 'ztmesh-operator');
     tracing = tracingConfig === undefined ? undefined : await (await import('../core/telemetry/tracing-setup.ts')).createTracing(tracingConfig, { registry: new Registry(), scope: 'ztmesh-operator' });
+    const dashboardToken = o.dashboard?.tokenFile === undefined ? undefined : await loadToken(o.dashboard.tokenFile);
     running = await startOperator({
       tracer: tracing?.tracer,
+      reportGraceMs: o.reportGraceMs,
+      dashboard: o.dashboard === undefined ? undefined : { listen: o.dashboard.listen, token: dashboardToken, peers: o.dashboard.peers },
       kubeConfig,
       trustDomain: o.trustDomain,
       identity: identity.first,
@@ -134,7 +143,7 @@ export async function runOperator(o: OperatorMainOptions): Promise<number> {
     logger.flush();
     return 1;
   }
-  logger.info({ distributionPort: running.distributionPort, adminPort: running.adminPort, webhookPort: webhook?.port, holder: o.holderIdentity }, 'operator started');
+  logger.info({ distributionPort: running.distributionPort, adminPort: running.adminPort, dashboardPort: running.dashboardPort, dashboardToken: o.dashboard?.tokenFile !== undefined, webhookPort: webhook?.port, holder: o.holderIdentity }, 'operator started');
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     process.once('SIGTERM', () => resolve('SIGTERM'));
     process.once('SIGINT', () => resolve('SIGINT'));

@@ -8,6 +8,10 @@ import { startDistributionServer, type RunningDistributionServer } from './distr
 import type { PemIdentity } from './distribute/mtls-server-credentials.ts';
 import { LeaseElector } from './kube/lease-elector.ts';
 import { kubeStatusWriter } from './kube/status-writer.ts';
+import { startOperatorDashboard, type RunningOperatorDashboard } from './report/operator-dashboard.ts';
+import { dnsPeers } from './report/peer-reports.ts';
+import { ReportStore } from './report/report-store.ts';
+import type { HostPort } from '../sidecar/config/host-port.ts';
 
 export interface OperatorOptions {
   readonly kubeConfig: KubeConfig;
@@ -24,11 +28,17 @@ export interface OperatorOptions {
   readonly resyncMs?: number;
   /** Called when this replica gains or loses the Lease (after the control loop is scheduled). */
   readonly onLeadershipChange?: () => void;
+  /** How long a sidecar's report outlives its stream (default 60 s). */
+  readonly reportGraceMs?: number;
+  /** The dashboard and merged inventory of the sidecars' reports, served when set. */
+  readonly dashboard?: { readonly listen: HostPort; readonly token: string | undefined; readonly peers?: string | undefined } | undefined;
 }
 
 export interface RunningOperator {
   readonly distributionPort: number;
   readonly adminPort: number;
+  /** The dashboard's port, when served. */
+  readonly dashboardPort: number | undefined;
   readonly loop: ControlLoop;
   /** True while this replica holds the Lease. */
   isLeader(): boolean;
@@ -44,7 +54,9 @@ export interface RunningOperator {
  */
 export async function startOperator(o: OperatorOptions): Promise<RunningOperator> {
   let loop: ControlLoop | undefined;
-  const distribution: RunningDistributionServer = await startDistributionServer({ listen: o.distributionListen, identity: o.identity, trustDomain: o.trustDomain, logger: o.logger, onAck: () => loop?.schedule() });
+  // What the sidecars report on their streams (inventory, denials, anomalies, identity), per pod.
+  const reports = new ReportStore({ logger: o.logger, ...(o.reportGraceMs !== undefined ? { graceMs: o.reportGraceMs } : {}) });
+  const distribution: RunningDistributionServer = await startDistributionServer({ listen: o.distributionListen, identity: o.identity, trustDomain: o.trustDomain, logger: o.logger, onAck: () => loop?.schedule(), reports });
   const sources: ClusterSources = clusterSources({ kubeConfig: o.kubeConfig, logger: o.logger, onChange: () => loop?.schedule(), ...(o.watchBackoff ? { backoff: o.watchBackoff } : {}), ...(o.resyncMs !== undefined ? { resyncMs: o.resyncMs } : {}) });
   const elector = new LeaseElector({
     kubeConfig: o.kubeConfig,
@@ -62,8 +74,19 @@ export async function startOperator(o: OperatorOptions): Promise<RunningOperator
   loop = new ControlLoop({ sources, distribution, statusWriter: kubeStatusWriter(o.kubeConfig), isLeader: () => elector.isLeader(), trustDomain: o.trustDomain, logger: o.logger, tracer: o.tracer });
   const controlLoop = loop;
   let admin: RunningOperatorAdmin;
+  let dashboard: RunningOperatorDashboard | undefined;
   try {
-    admin = await startOperatorAdmin({ listen: o.adminListen, logger: o.logger, informers: () => sources.health(), view: () => ({ ...controlLoop.view(), informers: sources.health() }) });
+    admin = await startOperatorAdmin({ listen: o.adminListen, logger: o.logger, informers: () => sources.health(), view: () => ({ ...controlLoop.view(), informers: sources.health(), reports: reports.stats() }) });
+    try {
+      const d = o.dashboard;
+      if (d !== undefined) {
+        const peers = d.peers === undefined ? undefined : dnsPeers(d.peers, d.listen.port);
+        dashboard = await startOperatorDashboard({ listen: d.listen, token: d.token, store: reports, peers, logger: o.logger });
+      }
+    } catch (err) {
+      await admin.close();
+      throw err;
+    }
   } catch (err) {
     await distribution.close();
     throw err;
@@ -74,6 +97,7 @@ export async function startOperator(o: OperatorOptions): Promise<RunningOperator
   return {
     distributionPort: distribution.port,
     adminPort: admin.port,
+    dashboardPort: dashboard?.port,
     loop: controlLoop,
     isLeader: () => elector.isLeader(),
     rotateIdentity: (identity) => distribution.rotate(identity),
@@ -81,6 +105,7 @@ export async function startOperator(o: OperatorOptions): Promise<RunningOperator
       await elector.stop();
       await sources.stop();
       await distribution.close();
+      await dashboard?.close();
       await admin.close();
     },
   };

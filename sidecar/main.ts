@@ -12,6 +12,7 @@ import { AnomalyDetector } from './anomaly/anomaly-detector.ts';
 import type { CallerMeasures } from './inbound/caller-guard.ts';
 import { ApiInventory } from './inventory/api-inventory.ts';
 import { inventoryHandler } from './inventory/inventory-handler.ts';
+import { registerConformanceMetrics } from './inventory/conformance-metrics.ts';
 import type { RequestObserver } from './telemetry/request-observer.ts';
 import { formatHostPort } from './config/host-port.ts';
 import type { SidecarConfig } from './config/load-sidecar-config.ts';
@@ -20,9 +21,9 @@ import { ExpiringCredentialsRef } from './identity/expiring-credentials-ref.ts';
 import { startFileIdentity, type FileIdentitySource } from './identity/file-identity-source.ts';
 import { registerIdentityMetrics } from './identity/identity-metrics.ts';
 import { startInbound } from './inbound/inbound-server.ts';
-import { InboundAuthn } from './inbound/inbound-authn.ts';
 import type { ProxyServer } from './inbound/proxy-server.ts';
 import { startOutbound, type ServiceTarget } from './outbound/outbound-server.ts';
+import type { DiscoveredServices } from './control/discovered-services.ts';
 import { startPolicySource, type PolicySource } from './policy/policy-source.ts';
 import { composeObservers } from './telemetry/compose-observers.ts';
 import { createRequestObserver } from './telemetry/create-request-observer.ts';
@@ -58,8 +59,8 @@ export async function runSidecar(config: SidecarConfig, env: NodeJS.ProcessEnv):
   };
   process.once('SIGTERM', again);
   process.once('SIGINT', again);
-  logger.info({ signal, drainGracePeriod: formatDuration(config.drainGraceMs) }, 'draining');
-  await sidecar.stop(config.drainGraceMs);
+  logger.info({ signal, drainNoticePeriod: formatDuration(config.drainNoticeMs), drainGracePeriod: formatDuration(config.drainGraceMs) }, 'draining');
+  await sidecar.stop(config.drainGraceMs, config.drainNoticeMs);
   logger.info('sidecar stopped');
   await flush(logger);
   return 0;
@@ -81,6 +82,7 @@ class Sidecar {
   #admin: AdminServer | undefined = undefined;
   #inbound: ProxyServer | undefined = undefined;
   #outbound: ProxyServer | undefined = undefined;
+  #discovered: DiscoveredServices | undefined = undefined;
   #serving = false;
   #draining = false;
   #stopping: Promise<void> | undefined = undefined;
@@ -122,15 +124,25 @@ class Sidecar {
     const decisions = new RecentDecisions();
     const adminRoutes = new Map<string, AdminRoute>([['/debug/decisions', jsonRoute(() => decisions.snapshot())]]);
     const extra: RequestObserver[] = [decisions];
+    // The declared API and its request schemas, compiled now (ajv loaded only when configured); a bad one stops the start.
+    const validator = c.requestValidation === undefined ? undefined : (await import('./validation/request-validator.ts')).compileRequestValidation(c.requestValidation);
+    // The same state, reported to the operator on the control stream (sidecar/control/sidecar-report.ts).
+    const reportParts: { inventory?: ApiInventory; anomalies?: AnomalyDetector } = {};
     if (c.inventory.enabled) {
-      const inventory = new ApiInventory({ service: c.workload.name ?? c.workload.labels['app'] ?? c.workload.namespace, maxRoutes: c.inventory.maxRoutes });
+      const inventory = new ApiInventory({
+        service: c.workload.name ?? c.workload.labels['app'] ?? c.workload.namespace, maxRoutes: c.inventory.maxRoutes, responseFields: c.inventory.responseFields, registry,
+        ...(validator !== undefined ? { declared: validator.declared } : {}),
+      });
+      if (validator !== undefined) registerConformanceMetrics(registry, inventory);
       extra.push(inventory);
+      reportParts.inventory = inventory;
       adminRoutes.set('/inventory', inventoryHandler(inventory));
     }
     let callerMeasures: CallerMeasures | undefined;
     if (c.anomaly.enabled) {
       const detector = new AnomalyDetector({ config: c.anomaly, logger, registry });
       extra.push(detector);
+      reportParts.anomalies = detector;
       adminRoutes.set('/debug/anomalies', anomaliesHandler(detector));
       if (detector.responder.enabled) callerMeasures = detector.responder;
     }
@@ -150,9 +162,25 @@ class Sidecar {
         throw new MeshError('ZTMESH_CONFIG_INVALID', `${c.source}: control.podName is not set and neither is $POD_NAME; the operator selects policies by pod name`);
       }
       const { startControlPolicySource } = await import('./control/control-policy-source.ts');
+      // Endpoint discovery: the services this pod may call, pushed on the same stream, applied to
+      // the outbound server through updateService once it exists.
+      const { DiscoveredServices } = await import('./control/discovered-services.ts');
+      const discovered = new DiscoveredServices({ namespace: c.workload.namespace, trustDomain: c.trustDomain, logger, metrics: registry });
+      this.#discovered = discovered;
+      adminRoutes.set('/debug/discovery', jsonRoute(() => ({
+        version: discovered.version ?? null,
+        routes: [...discovered.routes().values()].map((t) => ({ name: t.name, identity: t.identity, endpoints: t.endpoints.map(formatHostPort) })),
+      })));
+      const { reportBuilder } = await import('./control/sidecar-report.ts');
+      const { inventory, anomalies } = reportParts;
+      const build = reportBuilder({
+        identity: () => this.#credentials.latest, denials: () => decisions.snapshot().denials, requests: () => registry.get('ztmesh_requests_total')?.render() ?? '',
+        inventory: inventory === undefined ? undefined : () => inventory.snapshot(), anomalies: anomalies === undefined ? undefined : () => anomalies.recent(),
+      });
       this.#policy = startControlPolicySource({
         address: formatHostPort(c.control.address), operatorIdentity: c.control.identity, credentials: () => this.#credentials.current,
-        namespace: c.workload.namespace, podName, logger, ...policyCallbacks,
+        namespace: c.workload.namespace, podName, logger, ...policyCallbacks, report: { intervalMs: c.control.reportIntervalMs, build },
+        onDiscovery: (d) => discovered.apply(d),
       });
     } else {
       this.#policy = await startPolicySource({
@@ -185,23 +213,29 @@ class Sidecar {
       routes: adminRoutes,
     });
     const trustDomains: ReadonlySet<string> = new Set([c.trustDomain]);
+    // Loaded only with end-user authentication configured: the JOSE library costs several MB resident.
+    const authn = c.requestAuthentication === undefined ? undefined : new (await import('./inbound/inbound-authn.ts')).InboundAuthn(c.requestAuthentication);
     this.#inbound = await startInbound({
       listen: c.inbound.listen, app: c.inbound.app, tcpPorts: new Set(c.inbound.tcpPorts), credentials: this.#credentials, trustDomains,
       authorizer: () => policy.authorizer(), peerAllowed: (peer) => policy.peerAllowed(peer), limits: c.limits, observer: observers, metrics: registry, logger,
       pathNormalization: policy.meshConfig()?.pathNormalization ?? 'strict',
-      authn: c.requestAuthentication === undefined ? undefined : new InboundAuthn(c.requestAuthentication),
+      authn,
       rateLimit: () => policy.meshConfig()?.rateLimit,
       allowedSourceCidrs: c.inbound.allowedSourceCidrs,
       bodyLimits: c.inbound.bodyLimits,
       callerMeasures,
+      validator,
     });
     const services = new Map<string, ServiceTarget>(
       c.outbound.services.map((s) => [
         s.name,
-        { name: s.name, identity: s.identity, endpoints: s.endpoints, balancer: s.balancer, protocol: s.protocol, ...(s.listen !== undefined ? { listen: s.listen } : {}), ...(s.port !== undefined ? { port: s.port } : {}) },
+        { name: s.name, identity: s.identity, endpoints: s.endpoints, balancer: s.balancer, protocol: s.protocol, ...(s.listen !== undefined ? { listen: s.listen } : {}), ...(s.port !== undefined ? { port: s.port } : {}),
+          ...(s.timeoutMs !== undefined ? { timeoutMs: s.timeoutMs } : {}), ...(s.retry !== undefined ? { retry: s.retry } : {}), routes: s.routes },
       ]),
     );
-    this.#outbound = await startOutbound({ listen: c.outbound.listen, services, credentials: this.#credentials, trustDomains, limits: c.limits, observer: observers, metrics: registry, logger });
+    const outbound = await startOutbound({ listen: c.outbound.listen, services, credentials: this.#credentials, trustDomains, limits: c.limits, observer: observers, metrics: registry, logger });
+    this.#outbound = outbound;
+    this.#discovered?.attach(outbound);
     this.#serving = true;
     logger.info(
       {
@@ -216,13 +250,16 @@ class Sidecar {
     );
   }
 
-  /** Not ready, drain both directions for up to `graceMs`, then close everything. Idempotent; a later call with 0 hurries it. */
-  stop(graceMs: number): Promise<void> {
+  /**
+   * Not ready, tell peers to go elsewhere (the inbound listener still accepts for `noticeMs`), drain
+   * both directions for up to `graceMs`, then close everything. Idempotent; a later call with 0 hurries it.
+   */
+  stop(graceMs: number, noticeMs = 0): Promise<void> {
     this.#draining = true;
     if (this.#stopping !== undefined && graceMs > 0) return this.#stopping;
     const run = async (): Promise<void> => {
       const servers = [this.#inbound, this.#outbound].filter((s): s is ProxyServer => s !== undefined);
-      await Promise.all(servers.map((s) => (graceMs > 0 ? s.drain(graceMs) : s.close()).catch((err: unknown) => this.#logger.warn({ code: errorCode(err) }, 'listener did not close cleanly'))));
+      await Promise.all(servers.map((s) => (graceMs > 0 ? s.drain(graceMs, s === this.#inbound ? noticeMs : 0) : s.close()).catch((err: unknown) => this.#logger.warn({ code: errorCode(err) }, 'listener did not close cleanly'))));
       this.#identity?.close();
       this.#policy?.close();
       await this.#tracing?.shutdown().catch(() => undefined);

@@ -41,7 +41,10 @@ function echo(req: IncomingMessage, res: import('node:http').ServerResponse): vo
       return;
     }
     res.setHeader('content-type', 'application/json');
-    res.end(JSON.stringify({ method: req.method, url, headers: req.headers, bodyLength: body.length }));
+    const json = JSON.stringify({ method: req.method, url, headers: req.headers, bodyLength: body.length });
+    // With a Content-Length, Node keeps an HTTP/1.0 keep-alive connection open (else it closes it).
+    if (url.startsWith('/sized')) res.setHeader('content-length', Buffer.byteLength(json));
+    res.end(json);
   });
 }
 
@@ -136,6 +139,29 @@ describe('HTTP/1.1 through a sidecar pair', () => {
     );
     const urls = [...raw.matchAll(/"url":"([^"]+)"/g)].map((m) => m[1]);
     expect(urls).toEqual(['/one', '/two', '/three']);
+  });
+
+  it('closes an HTTP/1.0 client connection after its response but keeps the upstream connections alive', async () => {
+    let appConnections = 0;
+    const count = (): void => {
+      appConnections++;
+    };
+    app.on('connection', count);
+    try {
+      for (let i = 0; i < 3; i++) {
+        const raw = await exchange(plainConnect(pair.outbound.address.port), `GET /sized?i=${i} HTTP/1.0\r\nHost: orders\r\n\r\n`);
+        expect(raw).toMatch(/^HTTP\/1\.1 200 /);
+        expect(raw).toMatch(/\r\nConnection: close\r\n/i);
+        expect(raw).not.toMatch(/\r\nConnection: keep-alive\r\n/i);
+        const seen = JSON.parse(raw.slice(raw.indexOf('\r\n\r\n') + 4));
+        expect(seen.url).toBe(`/sized?i=${i}`);
+        expect(seen.headers.connection).toBe('keep-alive');
+      }
+    } finally {
+      app.off('connection', count);
+    }
+    // One new app connection at most (the pool may hold none yet); never one per request.
+    expect(appConnections).toBeLessThanOrEqual(1);
   });
 
   it('handles HEAD, 204 and 304 without bodies on a kept-alive connection', async () => {

@@ -61,6 +61,9 @@ interception:
   includeOutboundCidrs: [10.0.0.0/8]
 networkPolicy: { apiServerCidrs: [172.20.0.1/32], apiServerPort: 6443 }
 `,
+  dashboard: `
+dashboard: { enabled: true, port: 9090, tokenSecret: mesh-dashboard }
+`,
 };
 
 function podSpecs(objects: Obj[]): { name: string; spec: any }[] {
@@ -145,6 +148,22 @@ describe('the Helm chart', () => {
     }
   });
 
+  it('dashboard.enabled: the operator serves it on the port, token from the Secret, behind a ClusterIP Service (off by default)', () => {
+    const operatorArgs = (set: string): string[] => rendered[set]!.find((o) => o.kind === 'Deployment' && o.metadata.name === 'ztmesh-operator')!['spec'].template.spec.containers[0].args;
+    expect(rendered['default']!.some((o) => o.metadata.name === 'ztmesh-dashboard')).toBe(false);
+    expect(operatorArgs('default')).not.toContain('--dashboard-listen');
+    const options = parseOperatorArgs(operatorArgs('dashboard').slice(1), {}, '/')!;
+    expect(options.dashboard).toEqual({ listen: { host: '0.0.0.0', port: 9090 }, tokenFile: '/etc/ztmesh/dashboard/token', peers: `ztmesh-operator-peers.${NS}.svc` });
+    const peers = rendered['dashboard']!.find((o) => o.kind === 'Service' && o.metadata.name === 'ztmesh-operator-peers')!;
+    expect(peers['spec']).toMatchObject({ clusterIP: 'None', ports: [{ port: 9090, targetPort: 'http-dashboard' }] });
+    const service = rendered['dashboard']!.find((o) => o.kind === 'Service' && o.metadata.name === 'ztmesh-dashboard')!;
+    expect(service['spec']).toMatchObject({ type: 'ClusterIP', ports: [{ port: 9090, targetPort: 'http-dashboard' }] });
+    const spec = rendered['dashboard']!.find((o) => o.kind === 'Deployment' && o.metadata.name === 'ztmesh-operator')!['spec'].template.spec;
+    expect(spec.volumes.find((v: { name: string }) => v.name === 'dashboard-token').secret).toEqual({ secretName: 'mesh-dashboard', items: [{ key: 'token', path: 'token' }] });
+    const netpol = rendered['dashboard']!.find((o) => o.kind === 'NetworkPolicy' && o.metadata.name === 'ztmesh-operator')!;
+    expect(JSON.stringify(netpol['spec'].ingress)).toContain('"port":9090');
+  });
+
   it('sets the webhook failurePolicy explicitly, from the values', () => {
     const hook = (set: string) => rendered[set]!.find((o) => o.kind === 'MutatingWebhookConfiguration')!['webhooks'][0];
     expect(hook('default')).toMatchObject({
@@ -220,6 +239,7 @@ describe('the Helm chart', () => {
     expect(options.webhook!.listen).toBe(`0.0.0.0:${container.ports.find((p: { name: string }) => p.name === 'https-webhook').containerPort}`);
     expect(options.distributionListen).toBe(`0.0.0.0:${container.ports.find((p: { name: string }) => p.name === 'grpc-policy').containerPort}`);
     const files = options.identity.kind === 'ca' ? [options.identity.tokenFile, options.identity.bundleFile, options.webhook!.injectorConfigFile] : [];
+    if (options.dashboard?.tokenFile !== undefined) files.push(options.dashboard.tokenFile);
     for (const file of files) {
       const mount = container.volumeMounts.find((m: { mountPath: string }) => file.startsWith(`${m.mountPath}/`));
       expect(mount, file).toBeDefined();

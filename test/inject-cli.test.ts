@@ -91,6 +91,8 @@ describe('ztmesh inject', () => {
     ['bad/bad-inject-flag.yaml', 'ZTMESH_INJECT_BAD_ANNOTATION'],
     ['bad/no-containers.yaml', 'ZTMESH_INJECT_BAD_POD'],
     ['bad/missing-file.yaml', 'ZTMESH_INJECT_BAD_MANIFEST'],
+    ['bad/bad-api-spec.yaml', 'ZTMESH_INJECT_BAD_ANNOTATION'],
+    ['bad/refuse-undeclared-without-api-spec.yaml', 'ZTMESH_INJECT_CONFLICTING_ANNOTATIONS'],
   ];
   it.each(bad)('%s: exits 1 with %s and prints nothing on stdout', async (file, code) => {
     const result = await cli(['inject', '-f', file]);
@@ -104,6 +106,25 @@ describe('ztmesh inject', () => {
     const result = await cli(['inject', '-f', 'bad/bad-port-list.yaml']);
     expect(result.stderr).toContain('ztmesh.io/exclude-inbound-ports');
     expect(result.stderr).toContain('"http"');
+  });
+
+  it('names ztmesh.io/api-spec and the bad value when it is not a ConfigMap reference', async () => {
+    const result = await cli(['inject', '-f', 'bad/bad-api-spec.yaml']);
+    expect(result.stderr).toContain('ztmesh.io/api-spec: "Inventory API/v2.yaml"');
+  });
+
+  it('mounts the api-spec ConfigMap into the sidecar and declares it in the sidecar config, leaving the ConfigMap alone', async () => {
+    const result = await cli(['inject', '-f', 'api-spec.yaml']);
+    expect(result.code).toBe(0);
+    const [configMap, deployment] = parseManifestText(result.stdout, 'output') as any[];
+    expect(configMap).toEqual(parseManifestText(readFileSync(new URL('api-spec.yaml', FIXTURES), 'utf8'), 'fixture')[0]);
+    const template = deployment.spec.template;
+    expect(template.spec.volumes).toContainEqual({ name: 'ztmesh-api-spec', configMap: { name: 'inventory-api', items: [{ key: 'v2.yaml', path: 'openapi.yaml' }] } });
+    const proxy = template.spec.initContainers.find((c: { name: string }) => c.name === 'ztmesh-proxy');
+    expect(proxy.volumeMounts).toContainEqual({ name: 'ztmesh-api-spec', mountPath: '/etc/ztmesh-api', readOnly: true });
+    expect(template.metadata.annotations['ztmesh.io/sidecar-config']).toContain(
+      'requestValidation:\n  openapi: /etc/ztmesh-api/openapi.yaml\n  refuseUndeclared: true\n  maxBodyBytes: 262144\n',
+    );
   });
 
   it('rejects an invalid values file with a config error', async () => {

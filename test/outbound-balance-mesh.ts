@@ -1,5 +1,5 @@
 import { createServer, request as httpRequest, Agent, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { createServer as createH2Server, type Http2Server, type ServerHttp2Stream } from 'node:http2';
+import { connect as h2connect, createServer as createH2Server, type ClientHttp2Session, type Http2Server, type OutgoingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import { silentLogger } from '../core/telemetry/logger.ts';
 import { Registry } from '../core/telemetry/metrics.ts';
 import type { SpiffeId } from '../core/spiffe/spiffe-id.ts';
@@ -23,6 +23,10 @@ export class Backend {
   received = 0;
   inFlight = 0;
   delayMs: number;
+  /** The status the app answers with (HTTP/1.1 and h2). */
+  status = 200;
+  /** Answer this many more requests with 503 before `status` applies. */
+  failNext = 0;
 
   constructor(name: string, app: Server | Http2Server, inbound: ProxyServer, metrics: Registry, delayMs: number) {
     this.name = name;
@@ -78,10 +82,13 @@ export class BalanceMesh {
       b.received++;
       stream.on('error', () => undefined);
       stream.resume();
-      stream.on('end', () => {
-        stream.respond({ ':status': 200, 'content-type': 'text/plain' });
+      const answer = (): void => {
+        if (stream.destroyed || stream.closed) return;
+        const status = b.failNext > 0 ? (b.failNext--, 503) : b.status;
+        stream.respond({ ':status': status, 'content-type': 'text/plain' });
         stream.end(name);
-      });
+      };
+      stream.on('end', () => (b.delayMs > 0 ? setTimeout(answer, b.delayMs) : answer()));
     };
     const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
       const b = backend!;
@@ -89,6 +96,7 @@ export class BalanceMesh {
       b.inFlight++;
       const answer = (): void => {
         b.inFlight--;
+        res.statusCode = b.failNext > 0 ? (b.failNext--, 503) : b.status;
         res.setHeader('content-type', 'text/plain');
         res.end(name);
       };
@@ -118,8 +126,8 @@ export class BalanceMesh {
     return backend;
   }
 
-  async startOutbound(endpoints: readonly HostPort[], balancer: ServiceTarget['balancer'] = 'p2c-ewma', extra: readonly ServiceTarget[] = []): Promise<void> {
-    const services = new Map<string, ServiceTarget>([['orders', this.target(endpoints, balancer)]]);
+  async startOutbound(endpoints: readonly HostPort[], balancer: ServiceTarget['balancer'] = 'p2c-ewma', extra: readonly ServiceTarget[] = [], policy: Partial<ServiceTarget> = {}): Promise<void> {
+    const services = new Map<string, ServiceTarget>([['orders', { ...this.target(endpoints, balancer), ...policy }]]);
     for (const t of extra) services.set(t.name, t);
     this.outbound = await startOutbound({
       listen: { host: '127.0.0.1', port: 0 },
@@ -138,13 +146,13 @@ export class BalanceMesh {
   }
 
   /** One GET (or POST with `body`) through the client sidecar: status, body, and the error code header. */
-  request(body?: string): Promise<{ status: number; body: string; code: string | undefined }> {
+  request(body?: string, method?: string): Promise<{ status: number; body: string; code: string | undefined }> {
     return new Promise((resolve) => {
       const req = httpRequest(
         {
           host: '127.0.0.1',
           port: this.outbound.address.port,
-          method: body === undefined ? 'GET' : 'POST',
+          method: method ?? (body === undefined ? 'GET' : 'POST'),
           path: '/orders',
           headers: { host: 'orders' },
           agent: this.agent,
@@ -183,6 +191,55 @@ export class BalanceMesh {
       }
     };
     await Promise.all(Array.from({ length: concurrency }, worker));
+    return results;
+  }
+
+  /** One h2 stream through the client sidecar on `client` (gRPC-shaped POST with `grpc`): status, body, error code. */
+  h2Request(client: ClientHttp2Session, options: { grpc?: boolean; method?: string } = {}): Promise<{ status: number; body: string; code: string | undefined }> {
+    return new Promise((resolve) => {
+      const grpc = options.grpc === true;
+      const headers: OutgoingHttpHeaders = { ':method': options.method ?? (grpc ? 'POST' : 'GET'), ':path': grpc ? '/shop.Orders/Get' : '/orders', ':authority': 'orders' };
+      if (grpc) Object.assign(headers, { 'content-type': 'application/grpc', te: 'trailers' });
+      const req = client.request(headers, { endStream: !grpc });
+      let status = 0;
+      let code: string | undefined;
+      const chunks: Buffer[] = [];
+      req.on('response', (h) => {
+        status = Number(h[':status']);
+        code = typeof h['x-ztmesh-error'] === 'string' ? h['x-ztmesh-error'] : undefined;
+      });
+      req.on('data', (d: Buffer) => chunks.push(d));
+      req.on('end', () => {
+        const body = Buffer.concat(chunks).toString();
+        if (code === undefined && status >= 400) {
+          try {
+            code = (JSON.parse(body) as { error?: { code?: string } }).error?.code;
+          } catch {
+            code = undefined;
+          }
+        }
+        resolve({ status, body, code });
+      });
+      req.on('error', (err: Error) => resolve({ status: 0, body: err.message, code: undefined }));
+      if (grpc) req.end(Buffer.from([0, 0, 0, 0, 2, 8, 1])); // one length-prefixed message
+    });
+  }
+
+  /** `total` h2 streams over one client connection with `concurrency` in flight; `onEach(i)` runs before stream i. */
+  async h2Load(total: number, concurrency: number, options: { grpc?: boolean; onEach?: (i: number) => Promise<void> | void } = {}): Promise<{ status: number; body: string; code: string | undefined }[]> {
+    const client = h2connect(`http://127.0.0.1:${this.outbound.address.port}`);
+    client.on('error', () => undefined);
+    const results: { status: number; body: string; code: string | undefined }[] = [];
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < total) {
+        const i = next++;
+        if (options.onEach !== undefined) await options.onEach(i);
+        results[i] = await this.h2Request(client, options);
+      }
+    };
+    await Promise.all(Array.from({ length: concurrency }, worker));
+    client.close();
     return results;
   }
 

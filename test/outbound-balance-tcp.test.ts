@@ -55,4 +55,26 @@ describe('outbound opaque TCP balancing', () => {
     expect(accepted(b)).toBeGreaterThan(8);
     expect(counterValue(mesh.metrics, `ztmesh_endpoint_ejections_total{service="db",endpoint="${evil.address.host}:${evil.address.port}"}`)).toBeGreaterThanOrEqual(1);
   });
+
+  it('updateService replaces the endpoints of a TCP service at runtime; an http target for it is refused', async () => {
+    echo = createServer((s) => {
+      s.on('error', () => undefined);
+      s.pipe(s);
+    });
+    await new Promise<void>((r) => echo!.listen(0, '127.0.0.1', r));
+    const echoPort = (echo.address() as { port: number }).port;
+    mesh = await BalanceMesh.create();
+    const a = await mesh.backend('a', { tcpPorts: [echoPort] });
+    const b = await mesh.backend('b', { tcpPorts: [echoPort] });
+    const db = { name: 'db', identity: SERVER_ID as SpiffeId, endpoints: [a.address], protocol: 'tcp', listen: { host: '127.0.0.1', port: 0 }, port: echoPort } as const;
+    await mesh.startOutbound([], 'p2c-ewma', [db]);
+    const port = mesh.outbound.tcpListeners.get('db')!.port;
+    for (let i = 0; i < 5; i++) expect(await roundTrip(port)).toBe('ping');
+    mesh.outbound.updateService('db', { ...db, endpoints: [b.address] });
+    const before = accepted(a);
+    for (let i = 0; i < 5; i++) expect(await roundTrip(port)).toBe('ping');
+    expect(accepted(a)).toBe(before);
+    expect(accepted(b)).toBe(5);
+    expect(() => mesh!.outbound.updateService('db', { ...db, protocol: 'http' })).toThrow(expect.objectContaining({ code: 'ZTMESH_CONFIG_INVALID' }));
+  });
 });

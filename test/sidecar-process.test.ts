@@ -1,5 +1,5 @@
 import { createServer, Agent, type IncomingHttpHeaders, type Server } from 'node:http';
-import { mkdtempSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -145,6 +145,12 @@ describe('ztmesh sidecar (processes)', () => {
     expect(seen.at(-1)!['x-ztmesh-peer-identity']).toBe(FRONTEND);
     const metrics = (await httpGet(orders.addr.admin, '/metrics')).body;
     expect(metrics).toContain('ztmesh_certificate_expiry_timestamp_seconds');
+  });
+
+  it('runs with its own V8 flags (the young generation capped), re-executed in place under the same pid', () => {
+    const cmdline = readFileSync(`/proc/${orders.proc.child.pid}/cmdline`, 'utf8').split('\0');
+    expect(cmdline).toContain('--max-semi-space-size=2');
+    expect(cmdline).toContain('sidecar');
   });
 
   it('hot-reloads policy: allowed → denied on the same connection; an invalid file keeps the last good set', async () => {

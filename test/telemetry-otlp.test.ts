@@ -8,6 +8,9 @@ import { createRequestObserver } from '../sidecar/telemetry/create-request-obser
 import { allow, fakeRequestInfo } from '../sidecar/telemetry/fake-request-info.ts';
 import { freePort } from '../bench/harness/free-port.ts';
 import { startOtlpReceiver, type OtlpReceiver } from './fixtures/otlp-receiver.ts';
+import { anomalyConfig } from '../sidecar/anomaly/anomaly-config.ts';
+import { AnomalyDetector } from '../sidecar/anomaly/anomaly-detector.ts';
+import { composeObservers } from '../sidecar/telemetry/compose-observers.ts';
 
 // Spans travel over a real OTLP connection (gRPC or HTTP/protobuf) to a receiver that decodes the protobuf.
 
@@ -112,6 +115,25 @@ describe.each(['grpc', 'http/protobuf'] as const)('OTLP over %s', (protocol) => 
     expect(validate.parentSpanId).toBe(issue.spanId);
     expect(validate.status).toBe(2);
     expect(validate.attributes['error.type']).toBe('ZTMESH_CA_X');
+  });
+});
+
+describe('anomaly events over OTLP', () => {
+  it('the SERVER span of the request that raised an anomaly carries a ztmesh.anomaly event', async () => {
+    const receiver = await startOtlpReceiver('grpc');
+    cleanups.push(() => receiver.close());
+    const registry = new Registry();
+    const detector = new AnomalyDetector({ config: anomalyConfig({ enabled: true, learningPeriod: 0, minLearningRequests: 3 }), logger: createLogger({ name: 'sidecar', level: 'silent' }), registry });
+    const inbound = composeObservers(sidecar(registry, await tracingTo(receiver, registry, 'items'), SERVER_ID), detector);
+    for (let i = 0; i < 5; i++) inbound.start(fakeRequestInfo({ sourcePrincipal: CLIENT_ID, destinationPrincipal: SERVER_ID, path: `/items/${i}` })).end(OK);
+    inbound.start(fakeRequestInfo({ sourcePrincipal: CLIENT_ID, destinationPrincipal: SERVER_ID, method: 'DELETE', path: '/admin/users' })).end(OK);
+    const spans = await receiver.waitForSpans(6);
+    const raised = spans.filter((s) => s.events.length > 0);
+    expect(raised.map((s) => s.attributes['url.path'])).toEqual(['/admin/users']);
+    expect(raised[0]!.events).toEqual([{
+      name: 'ztmesh.anomaly',
+      attributes: expect.objectContaining({ 'ztmesh.anomaly.kind': 'new-route', 'ztmesh.anomaly.caller': CLIENT_ID, 'ztmesh.anomaly.route': 'DELETE /admin/users', 'ztmesh.anomaly.observed': expect.any(Number), 'ztmesh.anomaly.baseline': expect.any(Number) }),
+    }]);
   });
 });
 

@@ -2,20 +2,27 @@ import { MeshError } from '../../core/errors/mesh-error.ts';
 import { suggestPolicies, suggestionYaml } from '../../core/policy/suggest.ts';
 import { demoTopology, DEMO_SERVICE_NAMES } from '../../demo/topology.ts';
 import type { InventorySnapshot } from '../../sidecar/inventory/api-inventory.ts';
+import { loadToken } from '../../dashboard/access-control.ts';
 import { fetchInventory } from '../../sidecar/inventory/fetch-inventory.ts';
 import { openApiDocument } from '../../sidecar/inventory/openapi-document.ts';
 import { parseFlags } from '../args.ts';
 import type { CliIo } from '../io.ts';
 
-const USAGE = `Usage: ztmesh inventory [--from ADMIN_ADDR[,ADMIN_ADDR...]] [--json] [--openapi SERVICE]
+const USAGE = `Usage: ztmesh inventory [--from ADMIN_ADDR[,ADMIN_ADDR...]] [--token-file FILE] [--json] [--openapi SERVICE]
 
 Lists the APIs the mesh serves, as the sidecars observed them (GET /inventory on their admin ports):
 service, method, route template, callers, count, last seen, sensitive response fields, and whether
-the route is declared in the workload's API. Declared routes never called are listed as zombies.
+the route is declared in the workload's API (the sidecar's requestValidation: its OpenAPI document and
+inline routes; an undeclared route is a shadow API). Below the table: which callers received sensitive
+fields, routes that answered malformed JSON, and declared routes never called (zombies).
+Response fields are the top-level names and JSON types (never values) of sampled JSON responses.
 
-  --from      sidecar admin addresses (default: the local demo mesh, 127.0.0.1:15000,16000,17000)
-  --json      {"apis":[{"service","method","route","callers","count","lastSeen","responseFields","sensitive","declared"}],"zombies":[...],"overflow":N}
-  --openapi   print an OpenAPI 3 document of what SERVICE was observed serving
+  --from        sidecar admin addresses, or the operator's --dashboard-listen address (its merged
+                inventory of every sidecar's report); default: the local demo mesh, 127.0.0.1:15000,16000,17000
+  --token-file  a file with the bearer token of an operator started with --dashboard-token-file
+  --json        {"apis":[{"service","method","route","callers","count","lastSeen","responseFields","sensitive","declared",
+                "sensitiveCallers","requestContentTypes","responseContentTypes","malformedBodies"}],"zombies":[...],"overflow":{...}}
+  --openapi     print an OpenAPI 3 document of what SERVICE was observed serving (response schemas from the observed fields)
 `;
 
 function defaultSources(): string[] {
@@ -28,6 +35,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     from: { type: 'string' },
     json: { type: 'boolean' },
     openapi: { type: 'string' },
+    'token-file': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   });
   if (values.help === true) {
@@ -36,11 +44,13 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   }
   const sources = values.from === undefined ? defaultSources() : values.from.split(',').map((s) => s.trim()).filter((s) => s !== '');
   if (sources.length === 0) throw new MeshError('ZTMESH_CLI_BAD_ARGS', '--from names no admin address');
-  const snapshots = await Promise.all(sources.map((addr) => fetchInventory(addr)));
+  const token = values['token-file'] === undefined ? undefined : await loadToken(values['token-file']);
+  const snapshots = await Promise.all(sources.map((addr) => fetchInventory(addr, 5000, token)));
   const apis = snapshots.flatMap((s) => s.apis);
 
   if (values.openapi !== undefined) {
-    if (!snapshots.some((s) => s.service === values.openapi)) {
+    // The operator's merged inventory (`service: '*'`) holds many services: each API names its own.
+    if (!snapshots.some((s) => s.service === values.openapi || s.apis.some((a) => a.service === values.openapi))) {
       throw new MeshError('ZTMESH_INVENTORY_UNKNOWN_SERVICE', `no sidecar reported service '${values.openapi}' (reported: ${snapshots.map((s) => s.service).join(', ')})`);
     }
     io.stdout.write(`${JSON.stringify(openApiDocument(values.openapi, apis), null, 2)}\n`);
@@ -92,10 +102,17 @@ function jsonReport(snapshots: readonly InventorySnapshot[]): Record<string, unk
     apis: snapshots.flatMap((s) => s.apis.map((a) => ({
       service: a.service, method: a.method, route: a.route, callers: a.callers, count: a.count,
       lastSeen: a.lastSeen, responseFields: a.responseFields, sensitive: a.sensitive, declared: a.declared,
+      sensitiveCallers: a.sensitiveCallers, requestContentTypes: a.requestContentTypes, responseContentTypes: a.responseContentTypes, malformedBodies: a.malformedBodies,
     }))),
-    zombies: snapshots.flatMap((s) => s.zombies.map((z) => ({ service: s.service, method: z.method, route: z.route }))),
+    zombies: snapshots.flatMap((s) => s.zombies.map((z) => ({ service: zombieService(s, z), method: z.method, route: z.route }))),
     overflow: Object.fromEntries(snapshots.filter((s) => s.overflow > 0).map((s) => [s.service, s.overflow])),
   };
+}
+
+/** A zombie's service: its own in the operator's merged inventory, else the snapshot's. */
+function zombieService(s: InventorySnapshot, z: InventorySnapshot['zombies'][number]): string {
+  const own = (z as { service?: unknown }).service;
+  return typeof own === 'string' ? own : s.service;
 }
 
 /** Attacker-controlled text (paths, identities) is shown with control characters escaped. */
@@ -106,7 +123,7 @@ function printable(text: string): string {
 function table(snapshots: readonly InventorySnapshot[]): string {
   const header = ['SERVICE', 'METHOD', 'ROUTE', 'CALLERS', 'COUNT', 'LAST SEEN', 'SENSITIVE', 'DECLARED'];
   const rows = snapshots.flatMap((s) => s.apis.map((a) => [
-    s.service, a.method, a.route, a.callers.join(',') + (a.callersOverflow > 0 ? ` (+${a.callersOverflow})` : ''),
+    a.service, a.method, a.route, a.callers.join(',') + (a.callersOverflow > 0 ? ` (+${a.callersOverflow})` : ''),
     String(a.count), a.lastSeen, a.sensitive.join(',') || '-', a.declared ? 'yes' : 'no (shadow)',
   ].map(printable)));
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
@@ -114,7 +131,15 @@ function table(snapshots: readonly InventorySnapshot[]): string {
   let out = line(header) + rows.map(line).join('');
   if (rows.length === 0) out += '(no API calls observed yet)\n';
   for (const s of snapshots) {
-    for (const z of s.zombies) out += `zombie: ${printable(s.service)} ${printable(z.method)} ${printable(z.route)} is declared but was never called\n`;
+    for (const a of s.apis) {
+      if (a.sensitive.length === 0) continue;
+      const who = a.sensitiveCallers.length > 0 ? a.sensitiveCallers.join(', ') : 'no caller recorded yet';
+      out += `sensitive: ${printable(a.service)} ${printable(a.method)} ${printable(a.route)} returns ${printable(a.sensitive.join(','))} to ${printable(who)}\n`;
+    }
+    for (const a of s.apis) {
+      if (a.malformedBodies > 0) out += `malformed: ${printable(a.service)} ${printable(a.method)} ${printable(a.route)} answered ${a.malformedBodies} malformed JSON bodies (of those sampled)\n`;
+    }
+    for (const z of s.zombies) out += `zombie: ${printable(zombieService(s, z))} ${printable(z.method)} ${printable(z.route)} is declared but was never called\n`;
     if (s.overflow > 0) out += `overflow: ${printable(s.service)} hit its cap of ${s.maxRoutes} routes; ${s.overflow} requests to further routes were only counted\n`;
   }
   return out;

@@ -28,6 +28,24 @@ describe('parseOperatorArgs', () => {
     expect(o.holderIdentity).toBe('op-1');
   });
 
+  it('serves the dashboard only when asked: loopback without a token, any address with one; the report grace as a duration', () => {
+    const off = parseOperatorArgs(['--trust-domain', 'td', ...FILES], {}, '/w')!;
+    expect(off.dashboard).toBeUndefined();
+    expect(off.reportGraceMs).toBe(60_000);
+    expect(parseOperatorArgs(['--trust-domain', 'td', ...FILES, '--dashboard-listen', '127.0.0.1:8090', '--report-grace', '5m'], {}, '/w')).toMatchObject({
+      dashboard: { listen: { host: '127.0.0.1', port: 8090 }, tokenFile: undefined }, reportGraceMs: 300_000,
+    });
+    expect(parseOperatorArgs(['--trust-domain', 'td', ...FILES, '--dashboard-listen', '0.0.0.0:8090', '--dashboard-token-file', 'tok'], {}, '/w')!.dashboard).toEqual({ listen: { host: '0.0.0.0', port: 8090 }, tokenFile: '/w/tok' });
+    expect(code(() => parseOperatorArgs(['--trust-domain', 'td', ...FILES, '--dashboard-listen', '0.0.0.0:8090'], {}, '/'))).toBe('ZTMESH_CLI_BAD_ARGS');
+    expect(code(() => parseOperatorArgs(['--trust-domain', 'td', ...FILES, '--dashboard-token-file', 'tok'], {}, '/'))).toBe('ZTMESH_CLI_BAD_ARGS');
+    expect(code(() => parseOperatorArgs(['--trust-domain', 'td', ...FILES, '--dashboard-listen', 'nope'], {}, '/'))).toBe('ZTMESH_CLI_BAD_ARGS');
+    expect(code(() => parseOperatorArgs(['--trust-domain', 'td', ...FILES, '--report-grace', 'soon'], {}, '/'))).toBe('ZTMESH_CLI_BAD_ARGS');
+    expect(parseOperatorArgs(['--trust-domain', 'td', ...FILES, '--dashboard-listen', '0.0.0.0:8090', '--dashboard-token-file', 'tok', '--dashboard-peers', 'ztmesh-operator-peers.mesh.svc'], {}, '/w')!.dashboard?.peers).toBe('ztmesh-operator-peers.mesh.svc');
+    // Peers need the shared token and a fixed port.
+    expect(code(() => parseOperatorArgs(['--trust-domain', 'td', ...FILES, '--dashboard-listen', '127.0.0.1:8090', '--dashboard-peers', 'peers.mesh.svc'], {}, '/'))).toBe('ZTMESH_CLI_BAD_ARGS');
+    expect(code(() => parseOperatorArgs(['--trust-domain', 'td', ...FILES, '--dashboard-listen', '0.0.0.0:0', '--dashboard-token-file', 'tok', '--dashboard-peers', 'peers.mesh.svc'], {}, '/'))).toBe('ZTMESH_CLI_BAD_ARGS');
+  });
+
   it('refuses both identity sources, neither, half of one, and webhook flags without --webhook-listen', () => {
     expect(code(() => parseOperatorArgs(['--trust-domain', 'td', ...FILES, ...CA], {}, '/'))).toBe('ZTMESH_CLI_BAD_ARGS');
     expect(code(() => parseOperatorArgs(['--trust-domain', 'td'], {}, '/'))).toBe('ZTMESH_CLI_BAD_ARGS');

@@ -1,6 +1,8 @@
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
+import { parseDuration } from '../../core/config/duration.ts';
 import { MeshError } from '../../core/errors/mesh-error.ts';
+import { isLoopbackHost, parseHostPort, type HostPort } from '../../sidecar/config/host-port.ts';
 import type { OperatorMainOptions } from '../../operator/main.ts';
 import { parseFlags, requireFlag } from '../args.ts';
 import type { CliIo } from '../io.ts';
@@ -9,7 +11,8 @@ const USAGE = `Usage:
   ztmesh operator --trust-domain TD (--cert-file F --key-file F --bundle-file F | --ca-address A --ca-token-file F --ca-bundle-file F) [options]
 
 Watches AuthorizationPolicies, MeshConfig, Pods, ServiceAccounts and Namespaces, and pushes each
-sidecar (over mTLS, authenticated by its SVID) the policies that select its own workload. The
+sidecar (over mTLS, authenticated by its SVID) the policies that select its own workload; sidecars
+report back on the same stream what they observed (inventory, denials, anomalies, certificate). The
 replica holding the Lease writes the policies' status conditions and the webhook's caBundle.
 With --webhook-listen it also serves the sidecar-injection admission webhook.
 
@@ -31,6 +34,15 @@ Options:
   --webhook-configuration NAME  the MutatingWebhookConfiguration whose caBundle the leader keeps current
   --webhook-dns-names N[,N]     the webhook certificate's DNS names
                                 (default ztmesh-operator.$NS.svc,ztmesh-operator.$NS.svc.cluster.local)
+  --dashboard-listen ADDR       serve the dashboard (the page, /api/mesh, /api/events) and /inventory
+                                (the mesh's merged inventory: ztmesh inventory --from ADDR) on ADDR,
+                                built from the reports sidecars send on their streams (default: off)
+  --dashboard-token-file FILE   a bearer token (one line, 16+ printable characters) the dashboard
+                                requires; needed for a non-loopback --dashboard-listen
+  --dashboard-peers NAME        a DNS name resolving to every operator replica (a headless Service): the
+                                dashboard also shows the reports the others hold (needs the token file,
+                                the same on every replica, and a fixed --dashboard-listen port)
+  --report-grace DURATION       how long a sidecar's report is kept after its stream ends (default 60s)
   --lease-namespace NS          namespace of the leader Lease (default $POD_NAMESPACE or ztmesh-system)
   --lease-name NAME             the leader Lease (default ztmesh-operator-leader, as the chart's RBAC names it)
   --id NAME                     this replica's holder identity (default $POD_NAME or host-pid)
@@ -52,6 +64,10 @@ const FLAGS = {
   'injector-config': { type: 'string' },
   'webhook-configuration': { type: 'string' },
   'webhook-dns-names': { type: 'string' },
+  'dashboard-listen': { type: 'string' },
+  'dashboard-token-file': { type: 'string' },
+  'dashboard-peers': { type: 'string' },
+  'report-grace': { type: 'string' },
   'lease-namespace': { type: 'string' },
   'lease-name': { type: 'string' },
   id: { type: 'string' },
@@ -94,8 +110,40 @@ export function parseOperatorArgs(argv: string[], env: Readonly<Record<string, s
   } else if (values['injector-config'] !== undefined || values['webhook-configuration'] !== undefined || values['webhook-dns-names'] !== undefined) {
     throw bad('--injector-config, --webhook-configuration and --webhook-dns-names need --webhook-listen');
   }
+  let dashboard: OperatorMainOptions['dashboard'];
+  if (values['dashboard-listen'] !== undefined) {
+    let listen: HostPort;
+    try {
+      listen = parseHostPort(values['dashboard-listen'], { allowZero: true });
+    } catch (err) {
+      throw bad(`--dashboard-listen: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    const tokenFile = path(values['dashboard-token-file']);
+    if (tokenFile === undefined && !isLoopbackHost(listen.host)) {
+      throw bad(`--dashboard-listen ${values['dashboard-listen']} is not a loopback address: pass --dashboard-token-file FILE to protect the dashboard, or listen on 127.0.0.1`);
+    }
+    const peers = values['dashboard-peers'];
+    if (peers !== undefined) {
+      if (tokenFile === undefined) throw bad('--dashboard-peers needs --dashboard-token-file (the replicas read each other with the shared token)');
+      if (listen.port === 0) throw bad('--dashboard-peers needs a fixed --dashboard-listen port (the peers listen on the same one)');
+      if (!/^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$/.test(peers)) throw bad(`--dashboard-peers ${JSON.stringify(peers)} is not a DNS name`);
+    }
+    dashboard = { listen, tokenFile, peers };
+  } else if (values['dashboard-token-file'] !== undefined || values['dashboard-peers'] !== undefined) {
+    throw bad('--dashboard-token-file and --dashboard-peers need --dashboard-listen');
+  }
+  let reportGraceMs = 60_000;
+  if (values['report-grace'] !== undefined) {
+    try {
+      reportGraceMs = parseDuration(values['report-grace'], '--report-grace');
+    } catch (err) {
+      throw bad(err instanceof Error ? err.message : String(err));
+    }
+  }
   return {
     kubeconfigFile: path(values.kubeconfig),
+    dashboard,
+    reportGraceMs,
     trustDomain: requireFlag(values['trust-domain'], 'trust-domain'),
     identity,
     distributionListen: values['distribution-listen'] ?? '0.0.0.0:15012',

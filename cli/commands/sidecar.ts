@@ -9,6 +9,8 @@ Runs the sidecar: mTLS inbound and outbound listeners, identity from files or th
 authorization policies (hot reloaded), and the admin port (/healthz /ready /metrics
 /app-health/<name> /debug/identity). SIGTERM or SIGINT drains, then exits 0.
 The config keys are documented in sidecar/README.md; tracing is configured by the OTEL_* variables.
+The process re-executes itself once with its own V8 flags (ZTMESH_SIDECAR_V8_FLAGS, default
+--max-semi-space-size=2; empty for V8's defaults).
 `;
 
 export async function run(argv: string[], io: CliIo): Promise<number> {

@@ -9,7 +9,8 @@ const USAGE = `Usage:
 Shows what the operator sees, from its admin endpoint (default 127.0.0.1:15014; in a cluster:
 kubectl -n ztmesh-system port-forward deploy/ztmesh-operator 15014): the workloads and their
 identities, the policies applied to each, which version each connected sidecar acknowledged or
-refused, and which policies were not accepted (with the reason and field).
+refused, which policies were not accepted (with the reason and field), and the meshed Services
+endpoint discovery pushes (endpoints per port, and the endpoints left out with the reason).
 `;
 
 type StatusView = ControlView & { readonly informers?: readonly { name: string; synced: boolean; healthy: boolean; restarts: number; lastError?: string }[] };
@@ -33,6 +34,12 @@ function render(view: StatusView): string {
   out.push('', 'POLICIES');
   if (view.policies.length === 0) out.push('  (none)');
   for (const p of view.policies) out.push(`  ${p.key}  ${p.accepted ? 'Accepted' : `NOT ACCEPTED (${p.reason}${p.field !== undefined ? ` at ${p.field}` : ''}): ${p.message}`}`);
+  if (view.discovery !== undefined) {
+    out.push('', 'SERVICES (endpoint discovery)');
+    if (view.discovery.services.length === 0) out.push('  (none)');
+    for (const s of view.discovery.services) out.push(`  ${s.service}  ${s.ports.map((p) => `port ${p.port}: ${p.endpoints} endpoint${p.endpoints === 1 ? '' : 's'}`).join(', ')}`);
+    for (const l of view.discovery.leftOut) out.push(`  left out: ${l.address} of ${l.service}: ${l.reason}`);
+  }
   return `${out.join('\n')}\n`;
 }
 

@@ -15,6 +15,7 @@ import { rateLimitCodes } from '../../sidecar/ratelimit/error-codes.ts';
 import { balanceCodes } from '../../sidecar/balance/error-codes.ts';
 import { sidecarCodes } from '../../sidecar/error-codes.ts';
 import { inventoryCodes } from '../../sidecar/inventory/error-codes.ts';
+import { validationCodes } from '../../sidecar/validation/error-codes.ts';
 import { controlCodes } from '../../operator/control-error-codes.ts';
 import { dashboardCodes } from '../../dashboard/error-codes.ts';
 import type { CodeTable } from './code-registry.ts';
@@ -40,4 +41,5 @@ export const allCodeTables: readonly { readonly area: string; readonly codes: Co
   { area: 'DASHBOARD', codes: dashboardCodes },
   { area: 'CONTROL', codes: controlCodes },
   { area: 'ANOMALY', codes: anomalyCodes },
+  { area: 'VALIDATION', codes: validationCodes },
 ];

@@ -7,17 +7,17 @@ import { authorizationPolicySchema } from './schema.ts';
 
 // The index must decide exactly as a plain scan of every rule in order would: same decision, same
 // deciding policy and rule. Large random sets whose exact paths, principals and namespaces collide.
-const principals = ['cluster.local/ns/a/sa/x', 'cluster.local/ns/a/sa/y', 'spiffe://cluster.local/ns/b/sa/x', 'cluster.local/ns/c/sa/z', 'other.td/workload'];
+const principals = ['cluster.local/ns/a/sa/x', 'cluster.local/ns/a/sa/y', 'spiffe://cluster.local/ns/b/sa/x', 'cluster.local/ns/c/sa/z', 'cluster.local/ns/bbq/sa/x', 'other.td/workload'];
 const principalPatterns = [...principals, 'cluster.local/ns/a/*', 'cluster.local/ns/b/*', 'cluster.local/ns/*', '*/sa/x', '*'];
 const paths = ['/a', '/b', '/a/1', '/c'];
-const pathPatterns = [...paths, '/a/*', '/{*}', '*'];
+const pathPatterns = [...paths, '/a/*', '/a*', '/*', '*1', '/{*}', '*'];
 const pick = <T,>(xs: readonly T[]) => fc.constantFrom(...xs);
 const some = <T,>(xs: readonly T[]) => fc.uniqueArray(pick(xs), { minLength: 1, maxLength: 3 });
 
 const source = fc.oneof(
   some(principalPatterns).map((p) => ({ principals: p })),
   some(principals).map((p) => ({ principals: p })),
-  some(['a', 'b', 'c', 'a*']).map((n) => ({ namespaces: n })),
+  some(['a', 'b', 'c', 'a*', 'b*', 'bb*', '*']).map((n) => ({ namespaces: n })),
   some(['a', 'b']).map((n) => ({ notNamespaces: n })),
   some(['10.0.0.0/8']).map((b) => ({ ipBlocks: b })),
 );
@@ -36,7 +36,7 @@ const rule = fc.record(
 const policies = fc.array(fc.tuple(pick(['ALLOW', 'ALLOW', 'DENY', 'AUDIT'] as const), fc.array(rule, { minLength: 0, maxLength: 40 })), { minLength: 1, maxLength: 8 });
 const request = fc.record({
   principal: fc.option(pick(principals.map((p) => (p.startsWith('spiffe://') ? p : `spiffe://${p}`))), { nil: null }),
-  path: fc.option(pick([...paths, '/a/2', '/d']), { nil: null }),
+  path: fc.option(pick([...paths, '/a/2', '/ab', '/d', '/']), { nil: null }),
   method: pick(['GET', 'POST']),
   sourceIp: pick(['10.1.1.1', '192.168.0.1']),
   port: pick([80, 8080]),

@@ -1,4 +1,5 @@
-import type { Tracer } from '@opentelemetry/api';
+import { type Context, ROOT_CONTEXT, trace, TraceFlags, type Tracer } from '@opentelemetry/api';
+import { TraceState } from '@opentelemetry/core';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { AlwaysOnSampler, BasicTracerProvider, type SpanExporter } from '@opentelemetry/sdk-trace-base';
 import type { Counter, Registry } from './metrics.ts';
@@ -17,10 +18,34 @@ export interface TracingSetup {
   readonly tracer: Tracer;
   readonly sampling: SamplingPolicy;
   readonly ids: TraceIdSource;
+  /**
+   * The context a span starts in: the root, or a remote parent from an incoming trace context.
+   * Here rather than in the data plane so that a program with tracing off never loads the API.
+   */
+  parentContext(parent: RemoteParent | undefined): Context;
   /** Exports everything queued so far. */
   forceFlush(): Promise<void>;
   /** Flushes and stops the exporter; spans ended afterwards are discarded. */
   shutdown(): Promise<void>;
+}
+
+/** A caller's span context, from a `traceparent` (or B3) header. */
+export interface RemoteParent {
+  readonly traceId: string;
+  readonly spanId: string;
+  readonly sampled: boolean;
+  readonly traceState: string | undefined;
+}
+
+function parentContext(parent: RemoteParent | undefined): Context {
+  if (parent === undefined) return ROOT_CONTEXT;
+  return trace.setSpanContext(ROOT_CONTEXT, {
+    traceId: parent.traceId,
+    spanId: parent.spanId,
+    traceFlags: parent.sampled ? TraceFlags.SAMPLED : TraceFlags.NONE,
+    isRemote: true,
+    traceState: parent.traceState === undefined ? undefined : new TraceState(parent.traceState),
+  });
 }
 
 export interface TracingOptions {
@@ -73,6 +98,7 @@ export async function createTracing(config: TracingConfig, options: TracingOptio
     tracer: provider.getTracer(options.scope),
     sampling: config.sampling,
     ids,
+    parentContext,
     forceFlush: () => processor.forceFlush(),
     shutdown: () => provider.shutdown(),
   });

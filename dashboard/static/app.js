@@ -89,7 +89,7 @@
   function renderGraph(graph) {
     const nodes = graph.nodes;
     if (nodes.length === 0) {
-      replace('graph', empty('No workloads yet: none of the sidecars could be read. Check the --from admin addresses and that the sidecars run.'));
+      replace('graph', empty('No workloads yet: none of the sidecars could be read. Check the --from admin addresses and that the sidecars run (served by the operator: no sidecar has reported yet).'));
       return;
     }
     const W = 640;
@@ -246,7 +246,7 @@
       replace('workloads', empty('No sidecars configured: start the dashboard with --from ADMIN_ADDR,...'));
       return;
     }
-    replace('workloads', table(['Workload', 'SPIFFE ID', 'Admin port', 'Certificate expires in', 'Serial', 'State'], workloads.map((w) => {
+    replace('workloads', table(['Workload', 'SPIFFE ID', 'Admin port or pod', 'Certificate expires in', 'Serial', 'State'], workloads.map((w) => {
       const cert = w.certificate;
       const expiry = cert === null ? el('span', {}, 'no SVID yet') : el('span', { class: 'countdown', 'data-not-after': cert.notAfter }, '');
       const state = w.error !== null ? el('span', { class: 'badge deny', title: w.error.message }, `unreachable: ${w.error.code}`) : el('span', { class: 'badge ok' }, 'read OK');

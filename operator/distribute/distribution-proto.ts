@@ -14,10 +14,22 @@ export interface AckMessage {
   accepted: boolean;
   reason: string;
 }
+/** What a sidecar observed (core/proto/policy-distribution.proto SidecarReport); JSON payloads as strings. */
+export interface SidecarReportMessage {
+  sequence: number;
+  generatedAt: number;
+  identityJson: string;
+  inventoryJson: string;
+  decisionsJson: string;
+  anomaliesJson: string;
+  requestsText: string;
+  truncated: string[];
+}
 export interface SubscribeRequestMessage {
   subscribe?: SubscriptionMessage | null;
   ack?: AckMessage | null;
-  request?: 'subscribe' | 'ack';
+  report?: SidecarReportMessage | null;
+  request?: 'subscribe' | 'ack' | 'report';
 }
 export interface PolicySnapshotMessage {
   version: string;
@@ -26,10 +38,45 @@ export interface PolicySnapshotMessage {
   workloadNamespace: string;
   workloadLabels: Record<string, string>;
   generatedAt: number;
+  /** Endpoint discovery (absent, i.e. null, on policy-only pushes). */
+  discovery?: ServiceDiscoveryMessage | null;
+}
+export interface DiscoveredEndpointMessage {
+  address: string;
+  port: number;
+  identity: string;
+  pod: string;
+}
+export interface DiscoveredPortMessage {
+  name: string;
+  port: number;
+  endpoints: DiscoveredEndpointMessage[];
+}
+export interface DiscoveredServiceMessage {
+  name: string;
+  namespace: string;
+  ports: DiscoveredPortMessage[];
+}
+export interface ServiceDiscoveryMessage {
+  version: string;
+  full: boolean;
+  services: DiscoveredServiceMessage[];
+  removed: string[];
 }
 
 /** The largest message either side reads (a snapshot of many policies stays far below). */
 export const MAX_DISTRIBUTION_MESSAGE_BYTES = 4 * 1024 * 1024;
+
+/** The largest report a sidecar builds (it cuts its parts to fit). */
+export const MAX_SENT_REPORT_BYTES = 512 * 1024;
+/** The largest report the operator accepts (larger ones are refused, counted and logged). */
+export const MAX_ACCEPTED_REPORT_BYTES = 1024 * 1024;
+/**
+ * The largest message the operator's gRPC server reads: above the accepted report size, so an
+ * oversized report is refused by the operator's validation (the stream and its policy delivery
+ * go on) rather than by gRPC (which would end the stream).
+ */
+export const MAX_SUBSCRIBE_REQUEST_BYTES = 2 * 1024 * 1024;
 
 let cached: grpc.ServiceClientConstructor | undefined;
 

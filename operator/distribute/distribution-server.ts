@@ -5,8 +5,12 @@ import { kubernetesParts, type SpiffeId } from '../../core/spiffe/spiffe-id.ts';
 import type { Logger } from '../../core/telemetry/logger.ts';
 import { verifyPeerSvid } from '../../sidecar/tls/verify-svid.ts';
 import { workloadKey, type DesiredState, type WorkloadSnapshot } from '../reconcile/desired-state.ts';
+import { servicesForWorkload } from '../reconcile/outbound-services.ts';
+import type { DiscoveryCatalog } from '../reconcile/service-discovery.ts';
 import { authorizeSubscription } from './authorize-subscription.ts';
-import { distributionServiceDefinition, MAX_DISTRIBUTION_MESSAGE_BYTES, type PolicySnapshotMessage, type SubscribeRequestMessage } from './distribution-proto.ts';
+import { DISCOVERY_VERSION_PREFIX, DiscoveryStream } from './discovery-stream.ts';
+import type { ReportSink } from '../report/report-store.ts';
+import { distributionServiceDefinition, MAX_DISTRIBUTION_MESSAGE_BYTES, MAX_SUBSCRIBE_REQUEST_BYTES, type PolicySnapshotMessage, type ServiceDiscoveryMessage, type SubscribeRequestMessage } from './distribution-proto.ts';
 import { MtlsServerCredentials, type PemIdentity } from './mtls-server-credentials.ts';
 
 /** One connected sidecar, as `ztmesh status` shows it. */
@@ -19,6 +23,8 @@ export interface SubscriberStatus {
   readonly ackedVersion: string | undefined;
   readonly ackedAt: number | undefined;
   readonly rejected: { readonly version: string; readonly reason: string } | undefined;
+  /** Endpoint discovery on this stream: the version last sent and ACKed, a NACK, pushes so far. */
+  readonly discovery?: { readonly sentVersion: string | undefined; readonly ackedVersion: string | undefined; readonly rejected: { readonly version: string; readonly reason: string } | undefined; readonly pushes: number };
 }
 
 /** An ACK or NACK from a sidecar (a NACK's reason goes into the policies' status). */
@@ -38,6 +44,10 @@ export interface DistributionServerOptions {
   readonly trustDomain: string;
   readonly logger: Logger;
   readonly onAck?: (event: AckEvent) => void;
+  /** Where the sidecars' reports go (keyed by the authenticated pod); without it they are ignored. */
+  readonly reports?: ReportSink;
+  /** Minimum time between two endpoint discovery pushes to one sidecar (changes coalesce); default 100 ms. */
+  readonly discoveryIntervalMs?: number;
   /** How long a stream may stay without its subscribe message; default 10 s. */
   readonly subscribeTimeoutMs?: number;
   readonly clock?: () => number;
@@ -45,8 +55,11 @@ export interface DistributionServerOptions {
 
 export interface RunningDistributionServer {
   readonly port: number;
-  /** Puts a new desired state in force: every subscriber whose snapshot version changed gets a push. */
-  publish(desired: DesiredState): void;
+  /**
+   * Puts a new desired state in force: every subscriber whose snapshot version changed gets a push.
+   * With a discovery catalog, each subscriber also gets (coalesced, as deltas) the Services it may call.
+   */
+  publish(desired: DesiredState, discovery?: DiscoveryCatalog): void;
   subscribers(): SubscriberStatus[];
   rotate(identity: PemIdentity): void;
   close(): Promise<void>;
@@ -64,6 +77,7 @@ interface Subscriber {
   acked: string | undefined;
   ackedAt: number | undefined;
   rejected: { version: string; reason: string } | undefined;
+  readonly discovery: DiscoveryStream;
 }
 
 function toMessage(snapshot: WorkloadSnapshot, now: number): PolicySnapshotMessage {
@@ -91,15 +105,39 @@ export async function startDistributionServer(options: DistributionServerOptions
   const clock = options.clock ?? Date.now;
   const trustDomains = new Set([options.trustDomain]);
   const credentials = new MtlsServerCredentials(options.identity);
-  const server = new grpc.Server({ 'grpc.max_receive_message_length': 64 * 1024, 'grpc.max_send_message_length': MAX_DISTRIBUTION_MESSAGE_BYTES });
+  const server = new grpc.Server({ 'grpc.max_receive_message_length': MAX_SUBSCRIBE_REQUEST_BYTES, 'grpc.max_send_message_length': MAX_DISTRIBUTION_MESSAGE_BYTES });
   const live = new Map<number, Subscriber>();
   let desired: DesiredState = new Map();
+  let catalog: DiscoveryCatalog | undefined;
   let nextId = 1;
 
   function push(sub: Subscriber, snapshot: WorkloadSnapshot): void {
     if (sub.sent?.version === snapshot.version) return;
     sub.sent = snapshot;
     sub.call.write(toMessage(snapshot, clock()));
+  }
+
+  /** Offers a subscriber the Services its workload may call (nothing before the first catalog). */
+  function offerDiscovery(sub: Subscriber): void {
+    if (catalog === undefined) return;
+    const workload = desired.get(sub.key);
+    if (workload === undefined) return;
+    const { services, truncated } = servicesForWorkload(catalog, workload.outbound);
+    if (truncated > 0) log.warn({ workload: sub.key, leftOut: truncated }, 'too many Services for one sidecar; the rest are left out');
+    sub.discovery.offer(services);
+  }
+
+  /** A discovery update on `sub`'s stream, inside a PolicySnapshot of its current policy version (whole unless ACKed). */
+  function discoveryWriter(sub: () => Subscriber): (d: ServiceDiscoveryMessage) => void {
+    return (d) => {
+      const s = sub();
+      const sent = s.sent;
+      if (sent === undefined) return;
+      const policy = s.acked === sent.version
+        ? { version: sent.version, policiesJson: [], meshConfigJson: '', workloadNamespace: sent.namespace, workloadLabels: { ...sent.labels }, generatedAt: clock() }
+        : toMessage(sent, clock());
+      s.call.write({ ...policy, discovery: d });
+    };
   }
 
   function subscribe(call: Stream): void {
@@ -129,10 +167,14 @@ export async function startDistributionServer(options: DistributionServerOptions
     call.on('end', () => call.end());
     call.on('close', () => {
       clearTimeout(timer);
-      if (sub !== undefined) live.delete(sub.id);
+      if (sub !== undefined) {
+        sub.discovery.close();
+        live.delete(sub.id);
+        options.reports?.streamEnded({ workload: sub.key, identity: who, streamId: sub.id });
+      }
     });
     call.on('data', (req: SubscribeRequestMessage) => {
-      if (req.subscribe != null && req.request !== 'ack') {
+      if (req.subscribe != null && req.request !== 'ack' && req.request !== 'report') {
         if (sub !== undefined) {
           fail(call, grpc.status.INVALID_ARGUMENT, 'ZTMESH_CONTROL_BAD_REQUEST', 'subscribe sent twice on one stream');
           return;
@@ -146,10 +188,23 @@ export async function startDistributionServer(options: DistributionServerOptions
           return;
         }
         const key = workloadKey(verdict.workload.namespace, verdict.workload.podName);
-        sub = { id: nextId++, call, peer, identity: who, key, sent: undefined, acked: undefined, ackedAt: undefined, rejected: undefined };
+        const self: Subscriber = { id: nextId++, call, peer, identity: who, key, sent: undefined, acked: undefined, ackedAt: undefined, rejected: undefined, discovery: new DiscoveryStream({ send: discoveryWriter(() => self), ...(options.discoveryIntervalMs !== undefined ? { minIntervalMs: options.discoveryIntervalMs } : {}), clock }) };
+        sub = self;
         live.set(sub.id, sub);
         log.info({ peer, identity: who, workload: key, knownVersion: req.subscribe.knownVersion || undefined }, 'sidecar subscribed');
         push(sub, verdict.workload.snapshot);
+        offerDiscovery(sub);
+        return;
+      }
+      if (req.report != null && req.request === 'report' && sub !== undefined) {
+        // What the sidecar observed: validated and kept by the store (which never throws); a bad
+        // report is refused there and never touches this stream's policy delivery.
+        options.reports?.receive({ workload: sub.key, identity: who, streamId: sub.id }, req.report);
+        return;
+      }
+      if (req.ack != null && sub !== undefined && req.ack.version.startsWith(DISCOVERY_VERSION_PREFIX)) {
+        sub.discovery.ack(req.ack.version, req.ack.accepted, req.ack.reason);
+        if (!req.ack.accepted) log.warn({ code: 'ZTMESH_CONTROL_DISCOVERY_REJECTED', workload: sub.key, identity: who, version: req.ack.version, reason: req.ack.reason.slice(0, 1024) }, 'sidecar refused an endpoint discovery update; the next one is sent whole');
         return;
       }
       if (req.ack != null && sub !== undefined) {
@@ -184,27 +239,34 @@ export async function startDistributionServer(options: DistributionServerOptions
 
   return {
     port,
-    publish(next) {
+    publish(next, discovery) {
       desired = next;
+      if (discovery !== undefined) catalog = discovery;
       for (const sub of live.values()) {
         const workload = next.get(sub.key);
         if (workload === undefined || workload.serviceAccount !== kubernetesParts(sub.identity)?.serviceAccount) {
           // The pod is gone or now runs as someone else: this stream may no longer learn its policies.
           fail(sub.call, grpc.status.PERMISSION_DENIED, 'ZTMESH_CONTROL_PERMISSION_DENIED', `workload ${sub.key} is no longer served to ${sub.identity}`);
+          sub.discovery.close();
           live.delete(sub.id);
+          options.reports?.streamEnded({ workload: sub.key, identity: sub.identity, streamId: sub.id });
           continue;
         }
         push(sub, workload.snapshot);
+        offerDiscovery(sub);
       }
     },
     subscribers() {
-      return [...live.values()].map((s) => ({ id: s.id, peer: s.peer, identity: s.identity, workload: s.key, sentVersion: s.sent?.version, ackedVersion: s.acked, ackedAt: s.ackedAt, rejected: s.rejected }));
+      return [...live.values()].map((s) => ({ id: s.id, peer: s.peer, identity: s.identity, workload: s.key, sentVersion: s.sent?.version, ackedVersion: s.acked, ackedAt: s.ackedAt, rejected: s.rejected, discovery: { sentVersion: s.discovery.sentVersion, ackedVersion: s.discovery.ackedVersion, rejected: s.discovery.rejected, pushes: s.discovery.pushes } }));
     },
     rotate(identity) {
       credentials.swap(identity);
     },
     async close() {
-      for (const sub of live.values()) sub.call.end();
+      for (const sub of live.values()) {
+        sub.discovery.close();
+        sub.call.end();
+      }
       live.clear();
       // Streams were ended cleanly above; idle client connections are not waited for long.
       await new Promise<void>((resolve) => {

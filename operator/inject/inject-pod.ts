@@ -93,11 +93,12 @@ export function injectPod(input: unknown, namespace: string, options: InjectOpti
       appPort,
       tcpPorts: declaredPorts.filter((p) => p !== appPort && !settings.excludeInboundPorts.includes(p)),
       appProbes: probes.appProbes,
+      validation: settings.validation,
     },
     options,
   );
   const fsGroup = original.spec.securityContext?.fsGroup;
-  const injectedVolumes = sidecarVolumes(options);
+  const injectedVolumes = sidecarVolumes(options, settings);
   const injectedInit = [initContainer(options, settings), proxyContainer(options, settings, fsGroup ?? options.proxy.uid)];
   const status: InjectionStatus = {
     version: options.version,

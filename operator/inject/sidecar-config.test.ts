@@ -18,7 +18,7 @@ describe('the injected sidecar config: policies from the operator or from the Co
     const template = injected('operator');
     const text = template.metadata.annotations['ztmesh.io/sidecar-config'];
     const config = validateConfig(sidecarConfigSchema, parse(text), 'injected sidecar config');
-    expect(config.control).toEqual({ address: { host: 'ztmesh-operator.ztmesh-system.svc', port: 15012 }, identity: 'spiffe://cluster.local/ns/ztmesh-system/sa/ztmesh-operator' });
+    expect(config.control).toEqual({ address: { host: 'ztmesh-operator.ztmesh-system.svc', port: 15012 }, identity: 'spiffe://cluster.local/ns/ztmesh-system/sa/ztmesh-operator', reportInterval: 10_000 });
     expect(config.policyFile).toBeUndefined();
     const proxy = template.spec.initContainers.find((c: { name: string }) => c.name === 'ztmesh-proxy');
     expect(proxy.env).toEqual([{ name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }]);

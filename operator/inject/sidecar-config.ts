@@ -11,7 +11,16 @@ export const PATHS = {
   tokenFile: '/var/run/secrets/ztmesh/token',
   bundleFile: '/var/run/secrets/ztmesh/bundle.pem',
   dataDir: '/var/lib/ztmesh',
+  // Not under configDir: a mount inside a read-only volume's mount point cannot be created.
+  apiSpecDir: '/etc/ztmesh-api',
+  apiSpecFile: '/etc/ztmesh-api/openapi.yaml',
 } as const;
+
+/** `requestValidation` of the injected config: the declared API is the mounted OpenAPI document. */
+export interface InjectedValidation {
+  readonly refuseUndeclared: boolean;
+  readonly maxBodyBytes: number | undefined;
+}
 
 export interface SidecarConfigInput {
   readonly namespace: string;
@@ -20,6 +29,8 @@ export interface SidecarConfigInput {
   readonly appPort: number;
   readonly tcpPorts: readonly number[];
   readonly appProbes: Readonly<Record<string, AppProbe>>;
+  /** undefined: no request validation (the pod has no `ztmesh.io/api-spec`). */
+  readonly validation?: InjectedValidation | undefined;
 }
 
 /**
@@ -52,6 +63,7 @@ export function renderSidecarConfig(input: SidecarConfigInput, options: InjectOp
     outbound: {
       // REDIRECT in OUTPUT sends the app's connections to 127.0.0.1.
       listen: `127.0.0.1:${ports.outbound}`,
+      // With control, the services come from the operator's endpoint discovery (routed by Host).
       services: {},
     },
     // Policies pushed by the operator (the pod name comes from $POD_NAME, set by the downward API),
@@ -62,6 +74,13 @@ export function renderSidecarConfig(input: SidecarConfigInput, options: InjectOp
     adminAllowRemote: true,
   };
   if (Object.keys(input.appProbes).length > 0) config['appProbes'] = sortKeys(input.appProbes);
+  if (input.validation !== undefined) {
+    config['requestValidation'] = {
+      openapi: PATHS.apiSpecFile,
+      refuseUndeclared: input.validation.refuseUndeclared,
+      ...(input.validation.maxBodyBytes !== undefined ? { maxBodyBytes: input.validation.maxBodyBytes } : {}),
+    };
+  }
   config['drainGracePeriod'] = options.proxy.drainGracePeriod;
   config['logLevel'] = options.proxy.logLevel;
   return stringify(config, { lineWidth: 0, aliasDuplicateObjects: false });

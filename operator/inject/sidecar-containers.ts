@@ -13,6 +13,8 @@ export const VOLUMES = {
   identity: 'ztmesh-identity',
   data: 'ztmesh-data',
   initRun: 'ztmesh-init-run',
+  /** Only with `ztmesh.io/api-spec`: the pod's OpenAPI document, from its ConfigMap. */
+  apiSpec: 'ztmesh-api-spec',
 } as const;
 
 function restricted() {
@@ -98,12 +100,13 @@ export function proxyContainer(options: InjectOptions, settings: PodSettings, gr
       { name: VOLUMES.config, mountPath: PATHS.configDir, readOnly: true },
       { name: VOLUMES.identity, mountPath: PATHS.identityDir, readOnly: true },
       { name: VOLUMES.data, mountPath: PATHS.dataDir },
+      ...(settings.validation !== undefined ? [{ name: VOLUMES.apiSpec, mountPath: PATHS.apiSpecDir, readOnly: true }] : []),
     ],
   };
 }
 
 /** The volumes the two containers mount. */
-export function sidecarVolumes(options: InjectOptions): { name: string; [key: string]: unknown }[] {
+export function sidecarVolumes(options: InjectOptions, settings: PodSettings): { name: string; [key: string]: unknown }[] {
   return [
     {
       // The per-pod config lives in the pod's own annotation: no ConfigMap to create per pod, so the
@@ -129,5 +132,10 @@ export function sidecarVolumes(options: InjectOptions): { name: string; [key: st
     },
     { name: VOLUMES.data, emptyDir: { medium: 'Memory', sizeLimit: '16Mi' } },
     { name: VOLUMES.initRun, emptyDir: { medium: 'Memory', sizeLimit: '1Mi' } },
+    // Not optional: a sidecar told to validate against a document it cannot read would not start;
+    // until the ConfigMap exists the kubelet holds the pod in ContainerCreating, with an event naming it.
+    ...(settings.validation !== undefined
+      ? [{ name: VOLUMES.apiSpec, configMap: { name: settings.validation.apiSpec.configMap, items: [{ key: settings.validation.apiSpec.key, path: 'openapi.yaml' }] } }]
+      : []),
   ];
 }

@@ -71,6 +71,16 @@ export const chartValuesSchema = z.strictObject({
     apiServerPort: port,
   }),
   podDisruptionBudget: z.strictObject({ enabled: z.boolean() }),
+  /**
+   * The mesh dashboard and merged API inventory, served by the operator from what the sidecars
+   * report on their policy streams (`--dashboard-listen`), through a ClusterIP Service, with the
+   * bearer token (key `token`) of an existing Secret. Off by default.
+   */
+  dashboard: z.strictObject({
+    enabled: z.boolean(),
+    port,
+    tokenSecret: z.string().regex(/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/, 'a Secret name'),
+  }),
 });
 
 export type ChartValues = z.output<typeof chartValuesSchema>;

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { MeshConfig } from '../../core/policy/mesh-config.ts';
 import { policyKey, type AuthorizationPolicy } from '../../core/policy/schema.ts';
 import type { SpiffeId } from '../../core/spiffe/spiffe-id.ts';
+import type { OutboundSelection } from './outbound-services.ts';
 
 /** What one sidecar must enforce: the policies selecting its workload, and the mesh config. */
 export interface WorkloadSnapshot {
@@ -21,6 +22,8 @@ export interface DesiredWorkload {
   readonly identity: SpiffeId;
   readonly labels: Readonly<Record<string, string>>;
   readonly snapshot: WorkloadSnapshot;
+  /** The pod's `ztmesh.io/outbound-services` selection (undefined: every meshed Service). */
+  readonly outbound?: OutboundSelection;
 }
 
 /** Desired workloads keyed "NS/POD". */

@@ -4,6 +4,7 @@ import { selectionMismatch } from '../../core/policy/selection.ts';
 import { kubernetesSpiffeId } from '../../core/spiffe/spiffe-id.ts';
 import { buildSnapshot, workloadKey, type DesiredState, type DesiredWorkload } from './desired-state.ts';
 import type { KubeObject } from './kube-object.ts';
+import { OUTBOUND_SERVICES_ANNOTATION, parseOutboundServices } from './outbound-services.ts';
 
 /** The annotation the injector writes on every pod it gave a sidecar. */
 export const INJECTED_ANNOTATION = 'ztmesh.io/status';
@@ -45,6 +46,7 @@ export function reconcileWorkloads(input: { pods: readonly KubeObject[]; policie
       identity: kubernetesSpiffeId(input.meshConfig.trustDomain, namespace, serviceAccount),
       labels,
       snapshot: buildSnapshot({ policies: selected, meshConfig: input.meshConfig, namespace, labels }),
+      outbound: parseOutboundServices(pod.metadata!.annotations?.[OUTBOUND_SERVICES_ANNOTATION], namespace),
     });
   }
   return desired;

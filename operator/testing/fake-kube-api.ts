@@ -47,7 +47,7 @@ function statusBody(code: number, reason: string, message: string): Obj {
 
 /**
  * A hand-written fake of the Kubernetes API server for the kinds the operator uses (pods,
- * namespaces, service accounts, AuthorizationPolicies, MeshConfigs, Leases), on loopback HTTP,
+ * namespaces, service accounts, Services, EndpointSlices, AuthorizationPolicies, MeshConfigs, Leases), on loopback HTTP,
  * driven by @kubernetes/client-node's real HTTP client: list (with the collection's
  * resourceVersion), watch (from a resourceVersion, with bookmarks on request, ERROR 410 Expired
  * for versions older than the history), get, create, replace, JSON/merge patch, delete, and the

@@ -17,6 +17,8 @@ export interface FakeResource {
 export const FAKE_RESOURCES: readonly FakeResource[] = [
   { group: '', version: 'v1', plural: 'pods', kind: 'Pod', namespaced: true, statusSubresource: true, generation: false },
   { group: '', version: 'v1', plural: 'namespaces', kind: 'Namespace', namespaced: false, statusSubresource: true, generation: false },
+  { group: '', version: 'v1', plural: 'services', kind: 'Service', namespaced: true, statusSubresource: true, generation: false },
+  { group: 'discovery.k8s.io', version: 'v1', plural: 'endpointslices', kind: 'EndpointSlice', namespaced: true, statusSubresource: false, generation: true },
   { group: '', version: 'v1', plural: 'serviceaccounts', kind: 'ServiceAccount', namespaced: true, statusSubresource: false, generation: false },
   { group: 'ztmesh.io', version: 'v1alpha1', plural: 'authorizationpolicies', kind: 'AuthorizationPolicy', namespaced: true, statusSubresource: true, generation: true },
   { group: 'ztmesh.io', version: 'v1alpha1', plural: 'meshconfigs', kind: 'MeshConfig', namespaced: false, statusSubresource: true, generation: true },

@@ -9,6 +9,8 @@ export interface OperatorProcess {
   readonly child: ChildProcess;
   readonly distributionPort: number;
   readonly adminPort: number;
+  /** With --dashboard-listen: the dashboard's port. */
+  readonly dashboardPort: number | undefined;
   readonly logs: Record<string, unknown>[];
   /** SIGTERM, then the exit code. */
   stop(): Promise<number | null>;
@@ -24,7 +26,7 @@ export async function startOperatorProcess(args: readonly string[], timeoutMs = 
     stderr += d.toString();
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const started = new Promise<{ distributionPort: number; adminPort: number }>((resolve, reject) => {
+  const started = new Promise<{ distributionPort: number; adminPort: number; dashboardPort: number | undefined }>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`operator did not start in ${timeoutMs} ms: ${stderr}`)), timeoutMs);
     createInterface(child.stdout!).on('line', (line) => {
       let entry: Record<string, unknown>;
@@ -36,7 +38,7 @@ export async function startOperatorProcess(args: readonly string[], timeoutMs = 
       logs.push(entry);
       if (entry['msg'] === 'operator started') {
         clearTimeout(timer);
-        resolve({ distributionPort: entry['distributionPort'] as number, adminPort: entry['adminPort'] as number });
+        resolve({ distributionPort: entry['distributionPort'] as number, adminPort: entry['adminPort'] as number, dashboardPort: entry['dashboardPort'] as number | undefined });
       }
     });
     void exited.then((code) => {

@@ -169,6 +169,37 @@ describe('admission webhook over HTTPS', () => {
     expect(json.response.warnings[0]).toContain('ztmesh.io/exclude-outbound-ports');
   });
 
+  it('injects a pod with a declared API (ztmesh.io/api-spec) with the same patch operations as without, plus nothing', async () => {
+    const declared = { ...pod, metadata: { ...pod.metadata, annotations: { 'ztmesh.io/api-spec': 'orders-api/v1.yaml', 'ztmesh.io/refuse-undeclared': 'true' } } };
+    const opsOf = async (object: unknown): Promise<JsonPatchOp[]> => {
+      const { json } = await post(JSON.stringify(review(object)));
+      expect(json.response.allowed).toBe(true);
+      return JSON.parse(Buffer.from(json.response.patch, 'base64').toString('utf8')) as JsonPatchOp[];
+    };
+    const ops = await opsOf(declared);
+    const plain = { ...pod, metadata: { ...pod.metadata, annotations: { 'example.com/team': 'orders' } } };
+    expect(ops.map((o) => `${o.op} ${o.path}`)).toEqual((await opsOf(plain)).map((o) => `${o.op} ${o.path}`));
+    const patched = applyJsonPatch(declared, ops) as any;
+    expect(patched).toEqual(injectPod(declared, 'shop', options).template);
+    expect(patched.spec.volumes).toContainEqual({ name: 'ztmesh-api-spec', configMap: { name: 'orders-api', items: [{ key: 'v1.yaml', path: 'openapi.yaml' }] } });
+    expect(patched.metadata.annotations['ztmesh.io/sidecar-config']).toContain('requestValidation:\n  openapi: /etc/ztmesh-api/openapi.yaml\n  refuseUndeclared: true\n');
+    await validateKubernetesObject(patched);
+  });
+
+  it.each([
+    ['ztmesh.io/api-spec', { 'ztmesh.io/api-spec': 'Orders API' }],
+    ['ztmesh.io/refuse-undeclared', { 'ztmesh.io/api-spec': 'orders-api', 'ztmesh.io/refuse-undeclared': 'maybe' }],
+    ['ztmesh.io/validation-max-body-bytes', { 'ztmesh.io/api-spec': 'orders-api', 'ztmesh.io/validation-max-body-bytes': '-1' }],
+  ])('allows a pod with a bad %s unchanged, the warning naming the annotation', async (annotation, annotations) => {
+    const before = server.counters().invalid;
+    const { json } = await post(JSON.stringify(review({ ...pod, metadata: { ...pod.metadata, annotations } })));
+    expect(json.response.allowed).toBe(true);
+    expect(json.response.patch).toBeUndefined();
+    expect(json.response.warnings[0]).toContain('ZTMESH_INJECT_BAD_ANNOTATION');
+    expect(json.response.warnings[0]).toContain(annotation);
+    expect(server.counters().invalid).toBe(before + 1);
+  });
+
   it('serves a renewed certificate to new connections', async () => {
     const before = await post(JSON.stringify(review(pod)));
     expect(before.peer.subject).toBe('CN=first');

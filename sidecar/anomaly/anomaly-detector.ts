@@ -25,6 +25,8 @@ export interface RecentAnomaly extends Anomaly {
 }
 
 const UNKNOWN_CALLER = 'unknown';
+/** The span event an alert adds to the request that raised it. */
+export const ANOMALY_EVENT = 'ztmesh.anomaly';
 const LRU_TOUCH_INTERVAL = 1_000;
 const NO_SCOPE: RequestScope = Object.freeze({ forwardHeaders: '', traceId: undefined, end() {} });
 
@@ -35,19 +37,22 @@ class AnomalyScope implements RequestScope {
   readonly #caller: string;
   readonly #method: string;
   readonly #path: string;
+  /** The request's earlier scopes (telemetry): an alert becomes an event on the request's span. */
+  readonly #parent: RequestScope | undefined;
   #ended = false;
 
-  constructor(detector: AnomalyDetector, caller: string, method: string, path: string) {
+  constructor(detector: AnomalyDetector, caller: string, method: string, path: string, parent: RequestScope | undefined) {
     this.#detector = detector;
     this.#caller = caller;
     this.#method = method;
     this.#path = path;
+    this.#parent = parent;
   }
 
   end(outcome: RequestOutcome): void {
     if (this.#ended) return;
     this.#ended = true;
-    this.#detector.observe(this.#caller, this.#method, this.#path, outcome.status, outcome.responseBytes);
+    this.#detector.observe(this.#caller, this.#method, this.#path, outcome.status, outcome.responseBytes, this.#parent);
   }
 }
 
@@ -55,7 +60,8 @@ class AnomalyScope implements RequestScope {
  * Per-identity anomaly detection on inbound traffic, as a RequestObserver. Learns online, per
  * caller SPIFFE ID and per (caller, route template), what normal use looks like (CallerBaseline),
  * and after the learning period reports deviations: one warn line `"type":"anomaly"`, the counter
- * `ztmesh_anomalies_total{kind}`, and the optional response (throttle / quarantine). Alerts are
+ * `ztmesh_anomalies_total{kind}`, a `ztmesh.anomaly` event on the request's span (when traced), and
+ * the optional response (throttle / quarantine). Alerts are
  * rate-limited per (caller, kind); callers are bounded (least recently seen evicted).
  */
 export class AnomalyDetector implements RequestObserver {
@@ -72,6 +78,7 @@ export class AnomalyDetector implements RequestObserver {
   readonly #recent: RecentAnomaly[] = [];
   readonly #keepRecent: number;
   #current: CallerBaseline | undefined = undefined;
+  #span: RequestScope | undefined = undefined;
   #now = 0;
   readonly #report: Report;
 
@@ -101,13 +108,16 @@ export class AnomalyDetector implements RequestObserver {
     return [...this.#recent].reverse();
   }
 
-  start(info: RequestInfo): RequestScope {
+  start(info: RequestInfo, parent?: RequestScope): RequestScope {
     if (!this.config.enabled || info.direction !== 'inbound') return NO_SCOPE;
-    return new AnomalyScope(this, info.sourcePrincipal ?? UNKNOWN_CALLER, info.method, info.path);
+    return new AnomalyScope(this, info.sourcePrincipal ?? UNKNOWN_CALLER, info.method, info.path, parent);
   }
 
-  /** Folds one completed request in; `path` is the normalized path (templated by the caller's baseline). */
-  observe(caller: string, method: string, path: string, status: number, responseBytes: number): void {
+  /**
+   * Folds one completed request in; `path` is the normalized path (templated by the caller's
+   * baseline). An alert raised by this request is added to `span` as a `ztmesh.anomaly` event.
+   */
+  observe(caller: string, method: string, path: string, status: number, responseBytes: number, span?: RequestScope): void {
     const now = this.#clock.now();
     let c = this.#callers.get(caller);
     if (c === undefined) {
@@ -127,8 +137,10 @@ export class AnomalyDetector implements RequestObserver {
     c.touched = now;
     this.#current = c;
     this.#now = now;
+    this.#span = span;
     c.observe(now, method, path, status, responseBytes, this.config, this.#report);
     this.#current = undefined;
+    this.#span = undefined;
   }
 
   #raise(kind: AnomalyKind, method: string, route: string, measure: string, observed: number, baseline: number, stddev: number | undefined): void {
@@ -150,6 +162,15 @@ export class AnomalyDetector implements RequestObserver {
       if (this.#recent.length >= this.#keepRecent) this.#recent.shift();
       this.#recent.push({ ...anomaly, time: new Date(this.#wall()).toISOString() });
     }
+    this.#span?.addEvent?.(ANOMALY_EVENT, {
+      'ztmesh.anomaly.kind': kind,
+      'ztmesh.anomaly.caller': anomaly.caller,
+      'ztmesh.anomaly.route': `${method} ${route}`,
+      'ztmesh.anomaly.measure': measure,
+      'ztmesh.anomaly.observed': anomaly.observed,
+      'ztmesh.anomaly.baseline': anomaly.baseline,
+      'ztmesh.anomaly.deviation': anomaly.deviation,
+    });
     this.responder.respond(anomaly);
     this.#onAnomaly?.(anomaly);
   }

@@ -2,6 +2,7 @@ import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { errorCode, MeshError } from '../../core/errors/mesh-error.ts';
 import type { Logger } from '../../core/telemetry/logger.ts';
+import type { SpiffeId } from '../../core/spiffe/spiffe-id.ts';
 import { formatHostPort, type HostPort } from '../config/host-port.ts';
 import type { Connector } from '../pool/upstream-pool.ts';
 import { EndpointPicker, type BalancerKind } from './endpoint-picker.ts';
@@ -17,19 +18,59 @@ import { EndpointSeries, type EndpointMetrics } from './endpoint-metrics.ts';
 export class BalancedConnector implements Connector {
   readonly readyEvent = 'secureConnect' as const;
   readonly #service: string;
-  readonly #connectors: readonly Connector[];
-  readonly #states: readonly EndpointState[];
-  readonly #series: readonly EndpointSeries[];
+  readonly #connectorFor: (e: HostPort, identity: SpiffeId) => Connector;
+  readonly #metrics: EndpointMetrics;
+  #identity: SpiffeId;
+  #keys: string[] = [];
+  #connectors: Connector[] = [];
+  #states: EndpointState[] = [];
+  #series: EndpointSeries[] = [];
   readonly #picker: EndpointPicker;
   readonly #logger: Logger;
 
-  constructor(service: string, kind: BalancerKind, endpoints: readonly HostPort[], connectorFor: (e: HostPort) => Connector, metrics: EndpointMetrics, logger: Logger) {
+  constructor(
+    service: string,
+    kind: BalancerKind,
+    endpoints: readonly HostPort[],
+    connectorFor: (e: HostPort, identity: SpiffeId) => Connector,
+    metrics: EndpointMetrics,
+    logger: Logger,
+    identity: SpiffeId,
+  ) {
     this.#service = service;
-    this.#connectors = endpoints.map(connectorFor);
-    this.#states = endpoints.map((e) => new EndpointState(formatHostPort(e)));
-    this.#series = endpoints.map((e) => new EndpointSeries(metrics, service, formatHostPort(e)));
+    this.#connectorFor = connectorFor;
+    this.#metrics = metrics;
+    this.#identity = identity;
     this.#picker = new EndpointPicker(kind);
     this.#logger = logger;
+    this.update(endpoints, identity);
+  }
+
+  /**
+   * Replaces the endpoint set (and identity): endpoints still present keep their state; removed
+   * ones take no new connection while their open connections run on (opaque bytes: nothing to
+   * drain gracefully). A changed identity rebuilds every connector.
+   */
+  update(endpoints: readonly HostPort[], identity: SpiffeId): void {
+    const keep = identity === this.#identity;
+    this.#identity = identity;
+    const keys: string[] = [];
+    const connectors: Connector[] = [];
+    const states: EndpointState[] = [];
+    const series: EndpointSeries[] = [];
+    for (const e of endpoints) {
+      const key = formatHostPort(e);
+      if (keys.includes(key)) continue;
+      const i = keep ? this.#keys.indexOf(key) : -1;
+      keys.push(key);
+      connectors.push(i === -1 ? this.#connectorFor(e, identity) : this.#connectors[i]!);
+      states.push(i === -1 ? new EndpointState(key) : this.#states[i]!);
+      series.push(i === -1 ? new EndpointSeries(this.#metrics, this.#service, key) : this.#series[i]!);
+    }
+    this.#keys = keys;
+    this.#connectors = connectors;
+    this.#states = states;
+    this.#series = series;
   }
 
   connect(): Socket {

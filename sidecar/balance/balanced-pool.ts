@@ -6,7 +6,7 @@ import type { CoarseTimers } from '../pool/coarse-timers.ts';
 import { UpstreamPool, type Connector, type ExchangeHooks, type Upstream, type UpstreamOwner } from '../pool/upstream-pool.ts';
 import { EndpointPicker, type BalancerKind } from './endpoint-picker.ts';
 import { EndpointState } from './endpoint-state.ts';
-import { EndpointSeries, type EndpointMetrics } from './endpoint-metrics.ts';
+import { EndpointSeries, type EndpointMetrics, type RetryLabel } from './endpoint-metrics.ts';
 
 /** A request moves to another endpoint at most this many times after connect failures. */
 const MAX_FAILOVERS = 2;
@@ -41,6 +41,9 @@ class EndpointSlot implements ExchangeHooks {
     // "HTTP/1.1 NXX": the status class digit is byte 9.
     const d = chunk.length > 9 ? chunk[9]! - 48 : 0;
     this.series.byClass[d >= 1 && d <= 5 ? d : 0]!.inc();
+    // 502, 503, 504: a gateway error counts towards outlier ejection.
+    const gateway = d === 5 && chunk.length > 11 && chunk[10] === 0x30 && chunk[11]! >= 0x32 && chunk[11]! <= 0x34;
+    if (this.state.responded(gateway, Date.now())) this.#owner.ejected(this, 'consecutive gateway errors');
   }
 
   end(up: Upstream): void {
@@ -178,8 +181,30 @@ export class BalancedPool extends UpstreamPool {
     }
     up.failovers++;
     to.begin(up);
-    this.#p.metrics.retries.labels(this.#p.service, hard ? 'wrong_identity' : 'connect_failure').inc();
+    from.series.retried(hard ? 'wrong_identity' : 'connect_failure');
     return true;
+  }
+
+  /**
+   * Reserves the endpoint for a retry after `failed` (its endpoint is avoided when another one is
+   * in rotation) and counts the retry against the failed endpoint; false when none is in rotation.
+   */
+  reserveRetry(failed: Upstream | null, reason: RetryLabel): boolean {
+    const from = failed === null ? null : this.#slotOf(failed);
+    this.#reserved = this.#pick(from?.state ?? null) ?? this.#pick(null);
+    if (this.#reserved === null) return false;
+    from?.series.retried(reason);
+    return true;
+  }
+
+  /** Counts a timeout against the endpoint of `up`. */
+  timedOut(up: Upstream | null): void {
+    if (up !== null) this.#slotOf(up)?.series.timeouts.inc();
+  }
+
+  #slotOf(up: Upstream): EndpointSlot | null {
+    const hooks = up.pool.hooks;
+    return hooks instanceof EndpointSlot ? hooks : null;
   }
 
   ejected(slot: EndpointSlot, why: string): void {

@@ -31,6 +31,20 @@ describe('EndpointPicker', () => {
     expect(c2[1]).toBeGreaterThan(c2[0]!);
   });
 
+  it('p2c explores a never-measured endpoint one request at a time, even against a fast measured one', () => {
+    const p = new EndpointPicker('p2c-ewma');
+    const s = [...states([1]), new EndpointState('h:new')];
+    // Sequential traffic: the new endpoint's default estimate would lose every draw; it is explored instead.
+    expect(p.pick(s, 2, null)).toBe(1);
+    // While that exploring request is outstanding, the measured endpoint takes the rest.
+    s[1]!.begin(2);
+    for (let i = 0; i < 100; i++) expect(p.pick(s, 2, null)).toBe(0);
+    // Once measured (slow here), it competes on cost like any other endpoint.
+    s[1]!.end(true, 3);
+    s[1]!.sample(40, 3);
+    for (let i = 0; i < 100; i++) expect(p.pick(s, 4, null)).toBe(0);
+  });
+
   it('skips ejected, retired and excluded endpoints; -1 when none is left', () => {
     for (const kind of ['p2c-ewma', 'round-robin'] as const) {
       const p = new EndpointPicker(kind);

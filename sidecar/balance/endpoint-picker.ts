@@ -8,6 +8,11 @@ export type BalancerKind = 'p2c-ewma' | 'round-robin';
  * next available one. Unavailable endpoints (ejected, retired, the excluded one) are skipped; when
  * the two random draws are both unavailable a bounded scan from a random start finds any available
  * one. Returns -1 when none is.
+ *
+ * An endpoint never measured (new, e.g. just added by a rollout) wins its draw while it has no request
+ * outstanding: one request at a time explores it until its first sample gives it a real estimate. Without
+ * this, its default estimate would lose every draw against a measured fast endpoint whenever traffic is
+ * sequential, and it would never be used.
  */
 export class EndpointPicker {
   readonly kind: BalancerKind;
@@ -29,7 +34,7 @@ export class EndpointPicker {
     const sb = states[b]!;
     const okA = sa !== exclude && sa.available(now);
     const okB = sb !== exclude && sb.available(now);
-    if (okA && okB) return sb.cost() < sa.cost() ? b : a;
+    if (okA && okB) return prefersSecond(sa, sb) ? b : a;
     if (okA) return a;
     if (okB) return b;
     return this.#scan(states, now, exclude, a);
@@ -44,4 +49,12 @@ export class EndpointPicker {
     }
     return -1;
   }
+}
+
+/** Does `b` win the draw against `a`? An unmeasured idle endpoint first, then the lower cost. */
+function prefersSecond(a: EndpointState, b: EndpointState): boolean {
+  const exploreA = a.lastSampleAt === 0 && a.outstanding === 0;
+  const exploreB = b.lastSampleAt === 0 && b.outstanding === 0;
+  if (exploreA !== exploreB) return exploreB;
+  return b.cost() < a.cost();
 }

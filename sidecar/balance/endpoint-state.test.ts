@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { EJECT_AFTER_FAILURES, EndpointState } from './endpoint-state.ts';
+import { EJECT_AFTER_FAILURES, EJECT_AFTER_GATEWAY_ERRORS, EndpointState } from './endpoint-state.ts';
 
 describe('EndpointState', () => {
   it('takes a slower sample at once (peak) and lets a faster one decay in', () => {
@@ -64,5 +64,26 @@ describe('EndpointState', () => {
     const s = new EndpointState('a:1');
     s.retired = true;
     expect(s.available(0)).toBe(false);
+  });
+
+  it('ejects after consecutive gateway errors; a probe answered 5xx doubles the backoff, a good one restores it', () => {
+    const s = new EndpointState('a:1');
+    for (let i = 1; i < EJECT_AFTER_GATEWAY_ERRORS; i++) expect(s.responded(true, 10)).toBe(false);
+    expect(s.responded(false, 10)).toBe(false); // a good answer resets the count
+    for (let i = 1; i < EJECT_AFTER_GATEWAY_ERRORS; i++) expect(s.responded(true, 10)).toBe(false);
+    expect(s.responded(true, 10)).toBe(true);
+    expect(s.available(10)).toBe(false);
+    const first = s.ejectedUntil - 10;
+    s.begin(s.ejectedUntil); // the probe
+    expect(s.available(s.ejectedUntil)).toBe(false); // one probe at a time
+    const at = s.ejectedUntil;
+    expect(s.responded(true, at)).toBe(true);
+    s.end(true, at);
+    expect(s.ejectedUntil - at).toBe(first * 2);
+    s.begin(s.ejectedUntil);
+    expect(s.responded(false, s.ejectedUntil)).toBe(false);
+    s.end(true, s.ejectedUntil);
+    expect(s.ejectedUntil).toBe(0);
+    expect(s.available(1)).toBe(true);
   });
 });

@@ -4,13 +4,15 @@ const DECAY_MS = 10_000;
 const DEFAULT_RTT_MS = 30;
 /** Consecutive connect failures (or one wrong identity) after which an endpoint is ejected. */
 export const EJECT_AFTER_FAILURES = 3;
+/** Consecutive gateway errors (502/503/504 from the endpoint) after which it is ejected (Envoy's default). */
+export const EJECT_AFTER_GATEWAY_ERRORS = 5;
 const BASE_EJECTION_MS = 1_000;
 const MAX_EJECTION_MS = 30_000;
 
 /**
  * What the balancer knows about one endpoint: a peak-EWMA latency estimate (a slower sample is
  * taken at once, a faster one decays in over `DECAY_MS`), the requests now outstanding on it, its
- * consecutive connect failures and, once ejected, until when. After an ejection expires the
+ * consecutive connect failures and gateway errors and, once ejected, until when. After an ejection expires the
  * endpoint is half-open: exactly one probe request may go there; success closes the circuit,
  * failure ejects it again for twice as long (capped).
  */
@@ -21,6 +23,8 @@ export class EndpointState {
   lastSampleAt = 0;
   outstanding = 0;
   consecutiveFailures = 0;
+  /** Responses in a row that were 502, 503 or 504. */
+  consecutiveGatewayErrors = 0;
   /** 0 when in rotation; else the time (ms since epoch) the ejection ends. */
   ejectedUntil = 0;
   /** How many times in a row it was ejected (drives the exponential backoff). */
@@ -85,6 +89,28 @@ export class EndpointState {
     const wasProbe = this.probing;
     this.probing = false;
     if (!hard && !wasProbe && this.consecutiveFailures < EJECT_AFTER_FAILURES) return false;
+    return this.#eject(now);
+  }
+
+  /**
+   * The response status (first byte of the head) arrived: a gateway error (502/503/504) counts
+   * towards ejection, and a probe that gets one is ejected again for twice as long; any other
+   * status resets the count. Returns true when this ejects the endpoint.
+   */
+  responded(gatewayError: boolean, now: number): boolean {
+    if (!gatewayError) {
+      this.consecutiveGatewayErrors = 0;
+      return false;
+    }
+    this.consecutiveGatewayErrors++;
+    const wasProbe = this.probing;
+    this.probing = false;
+    if (!wasProbe && this.consecutiveGatewayErrors < EJECT_AFTER_GATEWAY_ERRORS) return false;
+    this.consecutiveGatewayErrors = 0;
+    return this.#eject(now);
+  }
+
+  #eject(now: number): boolean {
     if (this.ejectedUntil !== 0 && now < this.ejectedUntil) return false; // already out
     const backoff = Math.min(MAX_EJECTION_MS, BASE_EJECTION_MS * 2 ** Math.min(this.ejections, 16));
     this.ejections++;

@@ -50,8 +50,8 @@ describe('loadSidecarConfig', () => {
     expect(c.identity).toEqual({ kind: 'files', certFile: join(dir, 'svid.pem'), keyFile: join(dir, 'svid-key.pem'), bundleFile: join(dir, 'bundle.pem') });
     expect(c.inbound).toEqual({ listen: { host: '127.0.0.1', port: 15006 }, app: { host: '127.0.0.1', port: 8080 }, tcpPorts: [5432], bodyLimits: [] });
     expect(c.outbound.services).toEqual([
-      { name: 'orders', endpoints: [{ host: '127.0.0.1', port: 16006 }], balancer: 'p2c-ewma', identity: 'spiffe://example.org/ns/shop/sa/orders', protocol: 'http', listen: undefined, port: undefined },
-      { name: 'db', endpoints: [{ host: '::1', port: 16007 }], balancer: 'p2c-ewma', identity: 'spiffe://example.org/ns/shop/sa/db', protocol: 'tcp', listen: { host: '127.0.0.1', port: 15432 }, port: 5432 },
+      { name: 'orders', endpoints: [{ host: '127.0.0.1', port: 16006 }], balancer: 'p2c-ewma', identity: 'spiffe://example.org/ns/shop/sa/orders', protocol: 'http', listen: undefined, port: undefined, routes: [] },
+      { name: 'db', endpoints: [{ host: '::1', port: 16007 }], balancer: 'p2c-ewma', identity: 'spiffe://example.org/ns/shop/sa/db', protocol: 'tcp', listen: { host: '127.0.0.1', port: 15432 }, port: 5432, routes: [] },
     ]);
     expect(c.policyFile).toBe(join(dir, 'policy.yaml'));
     expect(c.drainGraceMs).toBe(5000);

@@ -5,7 +5,10 @@ import type { SpiffeId } from '../../core/spiffe/spiffe-id.ts';
 import { resolveHttp1Limits, type Http1Limits } from '../http1/limits.ts';
 import type { RequestAuthenticationConfig } from '../authn/jwt-config.ts';
 import type { BodyLimit } from '../inbound/body-limits.ts';
+import type { RequestValidationConfig } from '../validation/request-validation-config.ts';
 import type { HostPort } from './host-port.ts';
+import type { ResponseFieldsOptions } from '../inventory/api-inventory.ts';
+import type { RetrySettings, ServiceRoute } from '../outbound/service-table.ts';
 import { sidecarConfigSchema, type SidecarConfigInput } from './sidecar-config-schema.ts';
 
 export type IdentityConfig =
@@ -28,6 +31,9 @@ export interface ServiceConfig {
   readonly protocol: 'http' | 'tcp';
   readonly listen: HostPort | undefined;
   readonly port: number | undefined;
+  readonly timeoutMs: number | undefined;
+  readonly retry: RetrySettings | undefined;
+  readonly routes: readonly ServiceRoute[];
 }
 
 export interface AppProbeConfig {
@@ -56,17 +62,21 @@ export interface SidecarConfig {
   readonly policyFile: string | undefined;
   readonly meshConfigFile: string | undefined;
   /** Policies from the operator: its address and SPIFFE ID, and this pod's name (undefined: $POD_NAME). */
-  readonly control: { readonly address: HostPort; readonly identity: string; readonly podName: string | undefined } | undefined;
+  readonly control: { readonly address: HostPort; readonly identity: string; readonly podName: string | undefined; readonly reportIntervalMs: number } | undefined;
   readonly admin: HostPort;
   readonly adminAllowRemote: boolean;
   readonly appProbes: ReadonlyMap<string, AppProbeConfig>;
   readonly drainGraceMs: number;
+  /** On SIGTERM, how long the inbound listener still accepts (with GOAWAY / Connection: close) before closing. */
+  readonly drainNoticeMs: number;
   readonly limits: Http1Limits;
   readonly audit: { readonly sampleAllowed: number; readonly headers: readonly string[] | undefined };
   readonly logLevel: string;
-  readonly inventory: { readonly enabled: boolean; readonly maxRoutes: number };
+  readonly inventory: { readonly enabled: boolean; readonly maxRoutes: number; readonly responseFields: ResponseFieldsOptions };
   /** Anomaly detection; `enabled: false` (the default) records nothing. */
   readonly anomaly: AnomalyConfig;
+  /** Request validation and the declared API (openapi path resolved); undefined: requests are not validated. */
+  readonly requestValidation: RequestValidationConfig | undefined;
 }
 
 /**
@@ -95,6 +105,8 @@ export function fromInput(c: Readonly<SidecarConfigInput>, file: string): Sideca
       listen: c.outbound.listen,
       services: Object.entries(c.outbound.services).map(([name, s]) => ({
         name, endpoints: s.endpoints ?? (s.address === undefined ? [] : [s.address]), balancer: s.balancer, identity: s.identity, protocol: s.protocol, listen: s.listen, port: s.port,
+        timeoutMs: s.timeout, retry: s.retry,
+        routes: s.routes.map((r) => ({ pathPrefix: r.pathPrefix, retryable: r.retryable, ...(r.timeout !== undefined ? { timeoutMs: r.timeout } : {}) })),
       })),
     },
     requestAuthentication:
@@ -105,17 +117,22 @@ export function fromInput(c: Readonly<SidecarConfigInput>, file: string): Sideca
     control:
       c.control === undefined
         ? undefined
-        : { address: c.control.address, identity: c.control.identity ?? `spiffe://${c.trustDomain}/ns/ztmesh-system/sa/ztmesh-operator`, podName: c.control.podName },
+        : { address: c.control.address, identity: c.control.identity ?? `spiffe://${c.trustDomain}/ns/ztmesh-system/sa/ztmesh-operator`, podName: c.control.podName, reportIntervalMs: c.control.reportInterval },
     meshConfigFile: c.meshConfigFile === undefined ? undefined : at(c.meshConfigFile),
     admin: c.admin,
     adminAllowRemote: c.adminAllowRemote,
     appProbes: new Map(Object.entries(c.appProbes).map(([name, p]) => [name, { host: p.host ?? '127.0.0.1', port: p.port, path: p.path }])),
     drainGraceMs: c.drainGracePeriod,
+    drainNoticeMs: c.drainNoticePeriod,
     limits: resolveHttp1Limits(c.limits),
     audit: { sampleAllowed: c.audit.sampleAllowed, headers: c.audit.headers },
     logLevel: c.logLevel,
-    inventory: { enabled: c.inventory.enabled, maxRoutes: c.inventory.maxRoutes },
+    inventory: { enabled: c.inventory.enabled, maxRoutes: c.inventory.maxRoutes, responseFields: { ...c.inventory.responseFields } },
     anomaly: c.anomaly ?? anomalyConfig(),
+    requestValidation:
+      c.requestValidation === undefined
+        ? undefined
+        : { ...c.requestValidation, openapi: c.requestValidation.openapi === undefined ? undefined : at(c.requestValidation.openapi), source: resolve(file) },
   };
   return Object.freeze(config);
 }

@@ -35,12 +35,16 @@ describe('sidecar config: policies from a file or from the operator (exactly one
   it('takes control: with the operator identity defaulted from the trust domain and the pod name left to $POD_NAME', () => {
     const c = loadSidecarConfig(write(`${BASE}control: { address: ztmesh-operator.ztmesh-system.svc:15012 }\n`));
     expect(c.policyFile).toBeUndefined();
-    expect(c.control).toEqual({ address: { host: 'ztmesh-operator.ztmesh-system.svc', port: 15012 }, identity: 'spiffe://example.org/ns/ztmesh-system/sa/ztmesh-operator', podName: undefined });
+    expect(c.control).toEqual({ address: { host: 'ztmesh-operator.ztmesh-system.svc', port: 15012 }, identity: 'spiffe://example.org/ns/ztmesh-system/sa/ztmesh-operator', podName: undefined, reportIntervalMs: 10_000 });
   });
 
   it('takes an explicit operator identity and pod name', () => {
-    const c = loadSidecarConfig(write(`${BASE}control: { address: 127.0.0.1:15012, identity: spiffe://example.org/ns/mesh/sa/op, podName: orders-1 }\n`));
-    expect(c.control).toEqual({ address: { host: '127.0.0.1', port: 15012 }, identity: 'spiffe://example.org/ns/mesh/sa/op', podName: 'orders-1' });
+    const c = loadSidecarConfig(write(`${BASE}control: { address: 127.0.0.1:15012, identity: spiffe://example.org/ns/mesh/sa/op, podName: orders-1, reportInterval: 0s }\n`));
+    expect(c.control).toEqual({ address: { host: '127.0.0.1', port: 15012 }, identity: 'spiffe://example.org/ns/mesh/sa/op', podName: 'orders-1', reportIntervalMs: 0 });
+  });
+
+  it('refuses a report interval under 1 s (other than 0s), naming the key', () => {
+    expect(issuesOf(`${BASE}control: { address: 127.0.0.1:15012, reportInterval: 200ms }\n`).map((i) => i.path)).toEqual(['control.reportInterval']);
   });
 
   it('keeps policyFile working alone', () => {

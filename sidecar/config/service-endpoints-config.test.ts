@@ -59,4 +59,26 @@ describe('outbound service endpoints config', () => {
       'outbound.services.both.address', 'outbound.services.neither.endpoints', 'outbound.services.bad.endpoints[1]', 'outbound.services.lb.balancer',
     ]));
   });
+
+  it('reads timeout, retry and routes; refuses them on tcp services and out of range', () => {
+    const c = load(`
+    orders:
+      endpoints: [127.0.0.1:16006]
+      identity: spiffe://example.org/ns/shop/sa/orders
+      timeout: 2s
+      retry: { attempts: 1 }
+      routes: [{ pathPrefix: /search, timeout: 30s, retryable: true }]`);
+    expect(c.outbound.services[0]).toMatchObject({
+      timeoutMs: 2000,
+      retry: { attempts: 1, budgetRatio: 0.2, minRetriesPerSecond: 10 },
+      routes: [{ pathPrefix: '/search', timeoutMs: 30_000, retryable: true }],
+    });
+    const paths = issuePaths(`
+    db: { address: 127.0.0.1:1, identity: spiffe://example.org/ns/shop/sa/db, protocol: tcp, listen: 127.0.0.1:15432, port: 5432, timeout: 1s }
+    many: { address: 127.0.0.1:1, identity: spiffe://example.org/ns/shop/sa/m, retry: { attempts: 9, budgetRatio: 2 } }
+    route: { address: 127.0.0.1:1, identity: spiffe://example.org/ns/shop/sa/r, routes: [{ pathPrefix: search }] }`);
+    expect(paths).toEqual(expect.arrayContaining([
+      'outbound.services.db.timeout', 'outbound.services.many.retry.attempts', 'outbound.services.many.retry.budgetRatio', 'outbound.services.route.routes[0].pathPrefix',
+    ]));
+  });
 });

@@ -6,6 +6,7 @@ import { anomalyConfigSchema } from '../anomaly/anomaly-config.ts';
 import { requestAuthenticationSchema } from '../authn/jwt-config.ts';
 import { http1LimitsSchema } from '../http1/limits.ts';
 import { bodyLimitSchema } from '../inbound/body-limits.ts';
+import { requestValidationSchema } from '../validation/request-validation-config.ts';
 import { isLoopbackHost, parseHostPort } from './host-port.ts';
 
 function refined<T>(base: z.ZodString, parse: (value: string) => T) {
@@ -64,6 +65,22 @@ const identity = z
     }
   });
 
+const retryPolicy = z.strictObject({
+  /** Further tries after the first (0: only connect failures and refused streams move, as always). */
+  attempts: z.int().min(0).max(5).default(2),
+  /** Retries may add at most this fraction of the service's requests (10 s window), as Linkerd's budget. */
+  budgetRatio: z.number().min(0).max(1).default(0.2),
+  /** ... plus this many retries per second whatever the traffic. */
+  minRetriesPerSecond: z.int().min(0).max(10_000).default(10),
+});
+
+const serviceRoute = z.strictObject({
+  pathPrefix: z.string().regex(/^\/[\x21-\x7e]*$/, 'must start with "/" and hold printable ASCII only').max(2048),
+  timeout: duration.optional(),
+  /** Requests on this route may be retried whatever their method (they must be safe to repeat). */
+  retryable: z.boolean().default(false),
+});
+
 const service = z
   .strictObject({
     /** One destination sidecar; or `endpoints` for several (exactly one of the two). */
@@ -78,8 +95,18 @@ const service = z
     listen: listenAddress.optional(),
     /** tcp only: the destination app port the remote inbound exposes (one of its tcpPorts). */
     port: port.optional(),
+    /** http: the response head is due within this after the request arrived (else 504 ZTMESH_BALANCE_TIMEOUT). */
+    timeout: duration.optional(),
+    /** http: retries after upstream 502/503/504 or a reset before the response head, under a budget. */
+    retry: retryPolicy.optional(),
+    /** http: per-route overrides by path prefix (longest wins): a timeout, and retryable whatever the method. */
+    routes: z.array(serviceRoute).max(100).default([]),
   })
   .superRefine((v, ctx) => {
+    if (v.protocol === 'tcp') {
+      for (const k of ['timeout', 'retry'] as const) if (v[k] !== undefined) ctx.addIssue({ code: 'custom', path: [k], message: 'only for protocol http' });
+      if (v.routes.length > 0) ctx.addIssue({ code: 'custom', path: ['routes'], message: 'only for protocol http' });
+    }
     if ((v.address === undefined) === (v.endpoints === undefined)) {
       ctx.addIssue({ code: 'custom', path: [v.address === undefined ? 'endpoints' : 'address'], message: 'set exactly one of address and endpoints' });
     }
@@ -137,6 +164,8 @@ export const sidecarConfigSchema = z
         identity: spiffeId.optional(),
         /** This pod's name (the operator selects policies by it); default $POD_NAME. */
         podName: z.string().min(1).max(253).optional(),
+        /** How often the sidecar reports what it observed (inventory, denials, anomalies, identity) on its stream; 0s: never. */
+        reportInterval: duration.default(10_000).refine((ms) => ms === 0 || ms >= 1000, 'must be 0s (no reports) or at least 1s'),
       })
       .optional(),
     meshConfigFile: fileName.optional(),
@@ -145,6 +174,11 @@ export const sidecarConfigSchema = z
     adminAllowRemote: z.boolean().default(false),
     appProbes: z.record(z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'must be a DNS label'), appProbe).default({}),
     drainGracePeriod: duration.default(10_000),
+    /**
+     * On SIGTERM, how long the inbound listener keeps accepting after telling peers to go elsewhere
+     * (GOAWAY, `Connection: close`), before it closes; in-flight requests then get drainGracePeriod.
+     */
+    drainNoticePeriod: duration.default(1_000),
     /** HTTP/1.1 data plane limits (sidecar/http1/limits.ts); every key optional. */
     limits: http1LimitsSchema.optional(),
     /** The audit log: denied and AUDIT-marked requests always; this fraction of allowed ones. */
@@ -161,10 +195,24 @@ export const sidecarConfigSchema = z
         enabled: z.boolean().default(true),
         /** Distinct (method, route template) entries kept; past it new routes are only counted. */
         maxRoutes: z.int().min(1).max(100_000).default(500),
+        /**
+         * Top-level field names and JSON types (never values) of 2xx JSON responses without a
+         * Content-Encoding, read from at most maxBytes of the body as it streams past: every
+         * response of a route until its fields are known, then 1 in sampleOneIn.
+         */
+        responseFields: z
+          .strictObject({
+            enabled: z.boolean().default(true),
+            sampleOneIn: z.int().min(1).max(1_000_000).default(100),
+            maxBytes: z.int().min(256).max(1_048_576).default(65_536),
+          })
+          .default({ enabled: true, sampleOneIn: 100, maxBytes: 65_536 }),
       })
-      .default({ enabled: true, maxRoutes: 500 }),
+      .default({ enabled: true, maxRoutes: 500, responseFields: { enabled: true, sampleOneIn: 100, maxBytes: 65_536 } }),
     /** Per-caller anomaly detection (off by default) and its optional response (throttle or quarantine). */
     anomaly: anomalyConfigSchema.optional(),
+    /** The workload's declared API (OpenAPI 3) and per-route JSON Schemas for request bodies and queries. */
+    requestValidation: requestValidationSchema.optional(),
   })
   .superRefine((v, ctx) => {
     if (v.policyFile !== undefined && v.control !== undefined) {

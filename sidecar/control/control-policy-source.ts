@@ -3,6 +3,7 @@ import type { DenyList } from '../../core/policy/deny-list.ts';
 import type { Logger } from '../../core/telemetry/logger.ts';
 import type { PolicySource } from '../policy/policy-source.ts';
 import type { Credentials } from '../tls/credentials.ts';
+import type { ServiceDiscoveryMessage, SidecarReportMessage } from '../../operator/distribute/distribution-proto.ts';
 import { startPolicySubscriber, type PolicySubscriber } from './policy-subscriber.ts';
 
 export interface ControlPolicySourceOptions {
@@ -17,6 +18,10 @@ export interface ControlPolicySourceOptions {
   readonly onChange?: (authorizer: PolicyAuthorizer) => void;
   readonly onDenyListChange?: (denyList: DenyList) => void;
   readonly backoff?: { readonly initialMs: number; readonly maxMs: number };
+  /** Reports of what the sidecar observed, sent on the same stream (see PolicySubscriberOptions.report). */
+  readonly report?: { readonly intervalMs: number; readonly build: () => SidecarReportMessage } | undefined;
+  /** Endpoint discovery updates (see PolicySubscriberOptions.onDiscovery). */
+  readonly onDiscovery?: (discovery: ServiceDiscoveryMessage) => void;
 }
 
 /**
@@ -35,6 +40,8 @@ export function startControlPolicySource(o: ControlPolicySourceOptions): PolicyS
     podName: o.podName,
     logger: o.logger,
     ...(o.backoff !== undefined ? { backoff: o.backoff } : {}),
+    report: o.report,
+    ...(o.onDiscovery !== undefined ? { onDiscovery: o.onDiscovery } : {}),
     onSnapshot: (s) => {
       o.onChange?.(s.authorizer);
       const key = JSON.stringify(s.meshConfig.denyList);

@@ -3,7 +3,7 @@ import type { PeerCertificate } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
 import { errorCode } from '../../core/errors/mesh-error.ts';
 import type { Logger } from '../../core/telemetry/logger.ts';
-import { distributionServiceDefinition, MAX_DISTRIBUTION_MESSAGE_BYTES, type PolicySnapshotMessage, type SubscribeRequestMessage } from '../../operator/distribute/distribution-proto.ts';
+import { distributionServiceDefinition, MAX_DISTRIBUTION_MESSAGE_BYTES, type PolicySnapshotMessage, type ServiceDiscoveryMessage, type SidecarReportMessage, type SubscribeRequestMessage } from '../../operator/distribute/distribution-proto.ts';
 import type { Credentials } from '../tls/credentials.ts';
 import { verifyPeerSvid } from '../tls/verify-svid.ts';
 import { applySnapshot, type AppliedSnapshot } from './apply-snapshot.ts';
@@ -24,6 +24,16 @@ export interface PolicySubscriberOptions {
   readonly onSnapshot?: (snapshot: AppliedSnapshot) => void;
   /** Called after each refused push, with the reason sent in the NACK. */
   readonly onReject?: (version: string, reason: string) => void;
+  /**
+   * Endpoint discovery updates (PolicySnapshot.discovery): ACKed with their version when this
+   * returns, NACKed with the error's message when it throws. Without it they are ignored (not ACKed).
+   */
+  readonly onDiscovery?: (discovery: ServiceDiscoveryMessage) => void;
+  /**
+   * Reports of what this sidecar observed, sent on the stream once it delivered a snapshot, then
+   * every `intervalMs` while it stays up (for the operator's aggregate inventory and dashboard).
+   */
+  readonly report?: { readonly intervalMs: number; readonly build: () => SidecarReportMessage } | undefined;
   /** Reconnect backoff; default 200 ms doubling to 15 s, jittered. */
   readonly backoff?: { readonly initialMs: number; readonly maxMs: number; readonly random?: () => number };
   readonly clock?: () => number;
@@ -70,12 +80,28 @@ export function startPolicySubscriber(options: PolicySubscriberOptions): PolicyS
   let client: grpc.Client | undefined;
   let call: grpc.ClientDuplexStream<SubscribeRequestMessage, PolicySnapshotMessage> | undefined;
   let timer: NodeJS.Timeout | undefined;
+  let reportTimer: NodeJS.Timeout | undefined;
   let resolveFirst: (s: AppliedSnapshot) => void = () => {};
   const first = new Promise<AppliedSnapshot>((resolve) => {
     resolveFirst = resolve;
   });
 
+  function stopReports(): void {
+    if (reportTimer !== undefined) clearInterval(reportTimer);
+    reportTimer = undefined;
+  }
+
+  function sendReport(): void {
+    if (options.report === undefined || call === undefined) return;
+    try {
+      call.write({ report: options.report.build() });
+    } catch (err) {
+      log.warn({ code: errorCode(err), err: { message: err instanceof Error ? err.message : String(err) } }, 'could not send a report to the operator');
+    }
+  }
+
   function retry(reason: string, code: string): void {
+    stopReports();
     streamUp = false;
     call = undefined;
     client?.close();
@@ -91,7 +117,8 @@ export function startPolicySubscriber(options: PolicySubscriberOptions): PolicyS
     backoff.reset();
     streamUp = true;
     if (current?.version === message.version) {
-      call?.write({ ack: { version: message.version, accepted: true, reason: '' } });
+      // A discovery update rides on the version in force: its own ACK is enough.
+      if (message.discovery == null) call?.write({ ack: { version: message.version, accepted: true, reason: '' } });
       return;
     }
     try {
@@ -106,6 +133,18 @@ export function startPolicySubscriber(options: PolicySubscriberOptions): PolicyS
       call?.write({ ack: { version: message.version, accepted: false, reason } });
       log.error({ code: errorCode(err), version: message.version, keeping: current?.version }, 'policy snapshot refused; keeping the previous one');
       options.onReject?.(message.version, reason);
+    }
+  }
+
+  function onDiscovery(d: ServiceDiscoveryMessage): void {
+    if (options.onDiscovery === undefined) return;
+    try {
+      options.onDiscovery(d);
+      call?.write({ ack: { version: d.version, accepted: true, reason: '' } });
+    } catch (err) {
+      const reason = err instanceof Error ? err.message : String(err);
+      call?.write({ ack: { version: d.version, accepted: false, reason } });
+      log.error({ code: errorCode(err), version: d.version, reason }, 'endpoint discovery update refused; keeping the previous services');
     }
   }
 
@@ -136,7 +175,15 @@ export function startPolicySubscriber(options: PolicySubscriberOptions): PolicyS
       if (call === stream) retry(reason, code);
     };
     stream.on('data', (m: PolicySnapshotMessage) => {
-      if (call === stream) onSnapshot(m);
+      if (call !== stream) return;
+      onSnapshot(m);
+      if (m.discovery != null) onDiscovery(m.discovery);
+      if (options.report !== undefined && options.report.intervalMs > 0 && reportTimer === undefined) {
+        // The stream works: report now (the operator's view fills at once), then periodically.
+        sendReport();
+        reportTimer = setInterval(sendReport, options.report.intervalMs);
+        reportTimer.unref();
+      }
     });
     stream.on('error', (err: grpc.ServiceError) => end(`${grpc.status[err.code] ?? 'error'}: ${err.details ?? err.message}`, 'ZTMESH_CONTROL_STREAM_FAILED'));
     stream.on('end', () => end('stream ended by the operator', 'ZTMESH_CONTROL_STREAM_FAILED'));
@@ -150,6 +197,7 @@ export function startPolicySubscriber(options: PolicySubscriberOptions): PolicyS
     firstSnapshot: () => first,
     close() {
       closed = true;
+      stopReports();
       if (timer !== undefined) clearTimeout(timer);
       const c = call;
       call = undefined;

@@ -4,9 +4,10 @@ import type { authnCodes } from '../authn/error-codes.ts';
 import type { rateLimitCodes } from '../ratelimit/error-codes.ts';
 import type { balanceCodes } from '../balance/error-codes.ts';
 import type { anomalyCodes } from '../anomaly/error-codes.ts';
+import type { ValidationCode } from '../validation/error-codes.ts';
 
 /** Every code a refusal of the data plane can carry. */
-export type RefusalCode = SidecarCode | PathRefusalCode | keyof typeof authnCodes | keyof typeof rateLimitCodes | keyof typeof balanceCodes | keyof typeof anomalyCodes;
+export type RefusalCode = SidecarCode | PathRefusalCode | keyof typeof authnCodes | keyof typeof rateLimitCodes | keyof typeof balanceCodes | keyof typeof anomalyCodes | ValidationCode;
 
 /** A request the sidecar answers itself instead of forwarding: the status, a stable code, a message. */
 export interface Refusal {

@@ -1,7 +1,7 @@
-import { createServer, type Http2Server, type Http2Session, type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
+import { constants, createServer, type Http2Server, type Http2Session, type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import type { TLSSocket } from 'node:tls';
 import { normalizePath, type PathNormalizationMode } from '../../core/http/normalize-path.ts';
-import type { RequestObserver } from '../telemetry/request-observer.ts';
+import type { RequestObserver, RequestScope } from '../telemetry/request-observer.ts';
 import type { CredentialsRef } from '../tls/credentials.ts';
 import type { PeerInfo } from '../tls/peer-info.ts';
 import type { RefusalLog } from '../errors/refusal-log.ts';
@@ -15,6 +15,8 @@ import { forwardH2Headers, headerValue, parseHeaderLines, validRequestId } from 
 import { H2HeaderSource } from './h2-header-source.ts';
 import { H2SessionPool } from './h2-session-pool.ts';
 import { relayH2 } from './h2-relay.ts';
+import type { RequestValidator } from '../validation/request-validator.ts';
+import { validateH2Request } from '../validation/h2-request-validation.ts';
 
 export interface H2InboundOptions {
   readonly appAuthority: string;
@@ -27,6 +29,10 @@ export interface H2InboundOptions {
   readonly pathNormalization: PathNormalizationMode;
   readonly maxConcurrentStreams: number;
   readonly maxHeaderBytes: number;
+  /** Request validation (sidecar/validation), after authorization; absent: none. */
+  readonly validator?: RequestValidator | undefined;
+  /** The request body limit of a normalized path (bounds bodies buffered for validation). */
+  readonly maxBodyBytes?: ((path: string) => number) | undefined;
 }
 
 /** An inbound HTTP/2 connection as the server's connection set tracks it. */
@@ -34,9 +40,22 @@ class H2ClientConnection implements ClientConnection {
   readonly socket: TLSSocket;
   readonly peer: PeerInfo;
   session: Http2Session | undefined = undefined;
+  /** notice() sent its GOAWAY. */
+  #noticed = false;
   constructor(socket: TLSSocket, peer: PeerInfo) {
     this.socket = socket;
     this.peer = peer;
+  }
+  /**
+   * A GOAWAY naming the highest stream id: the peer opens no new stream here, and streams already
+   * on the wire are still served (none refused, no unread bytes to reset the connection); drain()
+   * later closes once the open streams finish (RFC 9113 6.8's graceful shutdown).
+   */
+  notice(): void {
+    const session = this.session;
+    if (this.#noticed || session === undefined || session.closed || session.destroyed) return;
+    this.#noticed = true;
+    session.goaway(constants.NGHTTP2_NO_ERROR, 2 ** 31 - 1);
   }
   drain(): void {
     // GOAWAY: no new streams; open ones finish.
@@ -125,6 +144,34 @@ export class H2Inbound {
       scope.end({ status: 0, errorCode: undefined, requestBytes: 0, responseBytes: 0 });
       return;
     }
+    const validator = o.validator;
+    if (validator !== undefined) {
+      validateH2Request(stream, validator, req, target, headers, o.maxBodyBytes?.(req.path) ?? Number.MAX_SAFE_INTEGER, {
+        pass: (body) => this.#forward(stream, req, scope, grpc, requestId, target, peer, headers, refuse, body),
+        refuse: (r) => {
+          scope.end({ status: r.status, errorCode: r.code, requestBytes: 0, responseBytes: 0 });
+          refuse(r);
+        },
+        gone: () => scope.end({ status: 0, errorCode: undefined, requestBytes: 0, responseBytes: 0 }),
+      });
+      return;
+    }
+    this.#forward(stream, req, scope, grpc, requestId, target, peer, headers, refuse, undefined);
+  }
+
+  #forward(
+    stream: ServerHttp2Stream,
+    req: InboundRequest,
+    scope: RequestScope,
+    grpc: boolean,
+    requestId: string,
+    target: string,
+    peer: string,
+    headers: IncomingHttpHeaders,
+    refuse: (r: Refusal) => void,
+    body: Buffer | undefined,
+  ): void {
+    const o = this.#o;
     const strip = req.claims === undefined ? undefined : o.gate.authn?.headersToStrip(req);
     const forward = forwardH2Headers(headers, {
       path: target,
@@ -139,7 +186,7 @@ export class H2Inbound {
       scope.end({ status: 503, errorCode: 'ZTMESH_SIDECAR_UPSTREAM_REFUSED', requestBytes: 0, responseBytes: 0 });
       return refuse(refusal(503, 'ZTMESH_SIDECAR_UPSTREAM_REFUSED', `app is unreachable (${String(err)})`));
     }
-    relayH2(stream, pooled, forward, { name: 'app', grpc, requestId, refusals: o.refusals, scope });
+    relayH2(stream, pooled, forward, { name: 'app', grpc, requestId, refusals: o.refusals, scope, ...(body !== undefined ? { body } : {}) });
   }
 
   close(): void {

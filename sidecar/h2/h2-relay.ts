@@ -1,9 +1,9 @@
 import { constants, type ClientHttp2Stream, type IncomingHttpHeaders, type OutgoingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
-import type { RequestScope } from '../telemetry/request-observer.ts';
+import type { RequestScope, ResponseBodyTap } from '../telemetry/request-observer.ts';
 import type { RefusalLog } from '../errors/refusal-log.ts';
 import { upstreamRefusal } from '../errors/upstream-refusal.ts';
 import { respondH2Refusal } from './h2-error-response.ts';
-import { responseH2Headers } from './h2-headers.ts';
+import { headerValue, responseH2Headers } from './h2-headers.ts';
 import type { PooledH2Session } from './h2-session-pool.ts';
 
 /** What one relayed stream needs besides the two streams. */
@@ -13,6 +13,8 @@ export interface H2RelayContext {
   readonly requestId: string;
   readonly refusals: RefusalLog;
   readonly scope: RequestScope;
+  /** The request body, already read whole (request validation): sent instead of streaming the client's. */
+  readonly body?: Buffer;
 }
 
 /**
@@ -50,6 +52,7 @@ export function relayH2(down: ServerHttp2Stream, pooled: PooledH2Session, header
     }
     const endStream = (flags & constants.NGHTTP2_FLAG_END_STREAM) !== 0;
     down.respond(responseH2Headers(h), endStream ? { endStream: true } : { waitForTrailers: true });
+    if (ctx.scope.response !== undefined) tapBody(up, endStream, ctx.scope.response(status, headerValue(h, 'content-type'), encoded(h), endStream ? 'none' : 'length'));
   });
   up.on('trailers', (t: IncomingHttpHeaders) => {
     trailers = t;
@@ -78,8 +81,28 @@ export function relayH2(down: ServerHttp2Stream, pooled: PooledH2Session, header
     const code = down.rstCode ?? 0;
     if (!up.closed) up.close(code === constants.NGHTTP2_NO_ERROR ? constants.NGHTTP2_CANCEL : code);
   });
-  down.pipe(up);
+  if (ctx.body === undefined) down.pipe(up);
+  else up.end(ctx.body);
   up.pipe(down);
+}
+
+function encoded(h: IncomingHttpHeaders): boolean {
+  const ce = headerValue(h, 'content-encoding');
+  return ce !== undefined && ce !== '' && ce.toLowerCase() !== 'identity';
+}
+
+/** Shows the DATA frames of `up` to an observer's tap as they pass to the client (a listener beside the pipe). */
+function tapBody(up: ClientHttp2Stream, endStream: boolean, tap: ResponseBodyTap | undefined): void {
+  if (tap === undefined || endStream) return;
+  const onData = (chunk: Buffer): void => {
+    if (!tap.data(chunk, 0, chunk.length)) {
+      up.off('data', onData);
+      up.off('end', onEnd);
+    }
+  };
+  const onEnd = (): void => tap.end();
+  up.on('data', onData);
+  up.once('end', onEnd);
 }
 
 function fail(down: ServerHttp2Stream, ctx: H2RelayContext, err: unknown): void {

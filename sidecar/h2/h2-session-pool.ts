@@ -6,6 +6,10 @@ export class PooledH2Session {
   readonly session: ClientHttp2Session;
   error: Error | undefined = undefined;
   usable = true;
+  /** The transport is up and the peer's SETTINGS arrived (a failure before this is a connect failure). */
+  connected = false;
+  /** The last stream id the peer's GOAWAY said it processes (-1: none received); later streams were refused. */
+  goawayLastStreamId = -1;
 
   constructor(session: ClientHttp2Session) {
     this.session = session;
@@ -42,8 +46,15 @@ export class H2SessionPool {
       pooled.error = err;
       pooled.usable = false;
     });
-    session.on('goaway', () => {
+    session.on('connect', () => {
+      pooled.connected = true;
+    });
+    session.on('goaway', (_code: number, lastStreamId: number) => {
+      pooled.goawayLastStreamId = lastStreamId;
+      // The peer drains (rollout, SIGTERM): open streams finish, new ones go to a new session.
       pooled.usable = false;
+      if (this.#current === pooled) this.#current = undefined;
+      if (!session.closed) session.close();
     });
     session.on('close', () => {
       pooled.usable = false;
@@ -52,6 +63,14 @@ export class H2SessionPool {
     session.unref();
     this.#current = pooled;
     return pooled;
+  }
+
+  /** The destination left: nothing new goes here; the session closes (GOAWAY) once its open streams finish. */
+  retire(): void {
+    this.#closed = true;
+    const cur = this.#current;
+    this.#current = undefined;
+    if (cur !== undefined && !cur.session.closed) cur.session.close();
   }
 
   close(): void {

@@ -4,14 +4,15 @@ import type { Upstream, UpstreamOwner } from '../pool/upstream-pool.ts';
 import type { PeerInfo } from '../tls/peer-info.ts';
 import type { Refusal } from '../errors/refusal.ts';
 import type { Http1Context } from './http1-context.ts';
-import type { Route, RoutedRefusal } from './http1-router.ts';
-import { refusal } from '../errors/refusal.ts';
+import type { Route, RoutedRefusal, RetryReason } from './http1-router.ts';
+import { isRefusal, refusal } from '../errors/refusal.ts';
+import { BodyBuffer, dropFramingHeaders } from '../validation/body-buffer.ts';
 import { errorResponse } from '../errors/error-response.ts';
 import { upstreamRefusal } from '../errors/upstream-refusal.ts';
 import { ClientBytes } from './client-bytes.ts';
 import { RequestHead } from './request-head.ts';
 import { R_CLOSE, R_DONE, R_HEAD, ResponseReader } from './response-reader.ts';
-import { B_NONE, FRAME_ERROR, RequestBodyFramer } from './request-body-framer.ts';
+import { B_CHUNKED, B_LENGTH, B_NONE, FRAME_ERROR, RequestBodyFramer } from './request-body-framer.ts';
 import { forwardRequestHead } from './forward-request-head.ts';
 import { requestIds } from './request-id.ts';
 
@@ -22,6 +23,12 @@ const S_EXCHANGE = 2; // request body and/or response flowing
 const S_TUNNEL = 3; // after a 101: raw bytes both ways
 const S_CLOSED = 4;
 const S_ROUTING = 5; // head parsed, the router's decision pending (an end-user token being verified)
+const S_BUFFERING = 6; // routed to a validated route: its body is read whole and checked before connecting
+
+const CONTINUE = Buffer.from('HTTP/1.1 100 Continue\r\n\r\n', 'latin1');
+
+/** Outbound: a request body up to this size (Content-Length) is kept, so the request can be replayed. */
+const MAX_REPLAY_BODY = 64 * 1024;
 
 /** After a final `end()`, the socket is destroyed if the client has not closed within this. */
 const LINGER_MS = 5000;
@@ -61,6 +68,15 @@ export class Http1Connection implements UpstreamOwner, Expirable {
   closeAfter = false;
   retried = false;
   upstreamError: Error | null = null;
+  /** A body being read whole for request validation (created on first use). */
+  bodyBuffer: BodyBuffer | null = null;
+  /** Outbound: when the response head is due (route timeout), 0 for none; cleared once it arrived. */
+  responseBy = 0;
+  /** Retries of the current exchange after gateway errors or resets. */
+  attempts = 0;
+  /** Outbound, a small Content-Length body: its bytes as forwarded, kept for a replay. */
+  replayable = false;
+  readonly replay: Buffer[] = [];
 
   constructor(socket: Socket, ctx: Http1Context, peer: PeerInfo | undefined, onClosed: (conn: Http1Connection) => void) {
     this.socket = socket;
@@ -97,12 +113,16 @@ export class Http1Connection implements UpstreamOwner, Expirable {
         return;
       case S_EXCHANGE:
         if (!this.reqDone) {
-          this.deadline = this.ctx.timers.now + this.ctx.limits.requestTimeoutMs;
+          this.armBefore(this.ctx.limits.requestTimeoutMs);
           this.forwardBody(chunk, 0);
           return;
         }
         this.input.append(chunk);
         this.checkBacklog();
+        return;
+      case S_BUFFERING:
+        this.deadline = this.ctx.timers.now + this.ctx.limits.requestTimeoutMs;
+        this.bufferBody(chunk, 0);
         return;
       case S_CONNECTING:
       case S_ROUTING:
@@ -203,7 +223,15 @@ export class Http1Connection implements UpstreamOwner, Expirable {
     this.closeAfter = !head.keepAlive() || this.ctx.draining;
     this.retried = false;
     this.upstreamError = null;
+    this.attempts = 0;
+    const timeoutMs = route.timeoutMs;
+    this.responseBy = timeoutMs === undefined || timeoutMs === 0 ? 0 : this.ctx.timers.now + timeoutMs;
     this.body.start(head);
+    this.replayable = route.retry !== undefined && route.retry !== null && this.body.mode === B_LENGTH && head.contentLength <= MAX_REPLAY_BODY;
+    if (route.bodyCheck !== undefined && this.body.mode !== B_NONE) {
+      this.startBuffering();
+      return;
+    }
     this.headBuf = forwardRequestHead(head, route.target, `${route.extraHeaders}x-request-id: ${requestId}\r\n${route.scope.forwardHeaders}`);
     this.state = S_CONNECTING;
     this.acquireUpstream(false);
@@ -223,8 +251,14 @@ export class Http1Connection implements UpstreamOwner, Expirable {
       this.onUpstreamConnect(up);
     } else {
       this.socket.pause();
-      this.deadline = this.ctx.timers.now + this.ctx.limits.connectTimeoutMs;
+      this.armBefore(this.ctx.limits.connectTimeoutMs);
     }
+  }
+
+  /** Sets the deadline `ms` from now, but no later than the route's response timeout. */
+  armBefore(ms: number): void {
+    const d = this.ctx.timers.now + ms;
+    this.deadline = this.responseBy !== 0 && this.responseBy < d ? this.responseBy : d;
   }
 
   forwardBody(buf: Buffer, start: number): void {
@@ -235,7 +269,9 @@ export class Http1Connection implements UpstreamOwner, Expirable {
       return;
     }
     if (msgEnd > start) {
-      const ok = this.upstream!.socket.write(start === 0 && msgEnd === end ? buf : buf.subarray(start, msgEnd));
+      const slice = start === 0 && msgEnd === end ? buf : buf.subarray(start, msgEnd);
+      if (this.replayable) this.replay.push(slice);
+      const ok = this.upstream!.socket.write(slice);
       if (!ok) {
         this.socket.pause();
         this.reqPaused = true;
@@ -247,7 +283,7 @@ export class Http1Connection implements UpstreamOwner, Expirable {
       this.input.keep(buf, msgEnd);
       this.checkBacklog();
     }
-    this.deadline = this.ctx.timers.now + this.ctx.limits.upstreamTimeoutMs;
+    this.armBefore(this.ctx.limits.upstreamTimeoutMs);
     if (this.res.state === R_DONE) this.finish();
   }
 
@@ -273,6 +309,7 @@ export class Http1Connection implements UpstreamOwner, Expirable {
         return;
       case S_CONNECTING:
       case S_EXCHANGE:
+      case S_BUFFERING:
         if (!this.reqDone && this.body.mode !== B_NONE) {
           // The client gave up inside its request body: nothing sensible can follow.
           this.abort();
@@ -298,8 +335,14 @@ export class Http1Connection implements UpstreamOwner, Expirable {
     this.#onClosed(this);
   }
 
-  onExpire(): void {
+  onExpire(now: number): void {
     const limits = this.ctx.limits;
+    if (this.responseBy !== 0 && now >= this.responseBy && (this.state === S_CONNECTING || this.state === S_EXCHANGE) && !this.res.started) {
+      this.route!.retry?.timedOut(this.upstream);
+      this.dropUpstream();
+      this.failBeforeResponse(refusal(504, 'ZTMESH_BALANCE_TIMEOUT', `${this.route!.pool.name} sent no response head within ${this.route!.timeoutMs} ms`));
+      return;
+    }
     switch (this.state) {
       case S_HEAD:
         if (this.input.partial) {
@@ -307,6 +350,9 @@ export class Http1Connection implements UpstreamOwner, Expirable {
         } else {
           this.endGracefully();
         }
+        return;
+      case S_BUFFERING:
+        this.failBeforeResponse(refusal(408, 'ZTMESH_SIDECAR_REQUEST_TIMEOUT', `request body stalled for ${limits.requestTimeoutMs} ms`));
         return;
       case S_CONNECTING:
         this.dropUpstream();
@@ -328,10 +374,58 @@ export class Http1Connection implements UpstreamOwner, Expirable {
     }
   }
 
-  /** Stop after the current exchange (drain); an idle connection closes now. */
+  /**
+   * Stop after the current exchange (drain); an idle connection closes now. One that has not
+   * carried a request yet is left to serve its first (its peer has just connected and may be
+   * sending it: closing now would lose it), answered with Connection: close.
+   */
   drain(): void {
     this.closeAfter = true;
-    if (this.state === S_HEAD && !this.input.partial) this.endGracefully();
+    if (this.state === S_HEAD && !this.input.partial && this.requestId !== '') this.endGracefully();
+  }
+
+  // ---- request validation (sidecar/validation): the body read whole, checked, then forwarded ----
+
+  startBuffering(): void {
+    this.state = S_BUFFERING;
+    (this.bodyBuffer ??= new BodyBuffer()).reset();
+    // A client waiting for 100 Continue gets it from here (its Expect header is not forwarded).
+    if (this.head!.expectContinue && !this.head!.http10) this.socket.write(CONTINUE);
+    this.deadline = this.ctx.timers.now + this.ctx.limits.requestTimeoutMs;
+    const rest = this.input.take();
+    if (rest !== null) this.bufferBody(rest, 0);
+    if (this.state === S_BUFFERING) this.socket.resume();
+  }
+
+  bufferBody(buf: Buffer, start: number): void {
+    const msgEnd = this.body.frame(buf, start, this.route!.maxBodyBytes ?? this.ctx.limits.maxBodyBytes);
+    if (msgEnd === FRAME_ERROR) {
+      this.failRequestBody(this.body.error!);
+      return;
+    }
+    if (msgEnd > start) this.bodyBuffer!.add(start === 0 && msgEnd === buf.length ? buf : buf.subarray(start, msgEnd));
+    if (!this.body.done) return;
+    if (msgEnd < buf.length) {
+      this.input.keep(buf, msgEnd);
+      this.checkBacklog();
+    }
+    // Read whole: whatever the check says, the connection's stream state is known again.
+    this.reqDone = true;
+    const head = this.head!;
+    const route = this.route!;
+    const checked = route.bodyCheck!.run(this.bodyBuffer!.take(), this.body.mode === B_CHUNKED, head.header('content-type'));
+    if (isRefusal(checked)) {
+      this.failBeforeResponse(checked);
+      return;
+    }
+    // Forwarded unchanged, re-framed with Content-Length, in one write with the head (and replayable like a bodyless request).
+    dropFramingHeaders(head);
+    const extra = `${route.extraHeaders}x-request-id: ${this.requestId}\r\n${route.scope.forwardHeaders}content-length: ${checked.length}\r\n`;
+    this.headBuf = Buffer.concat([forwardRequestHead(head, route.target, extra), checked]);
+    this.body.mode = B_NONE;
+    this.reqDone = false;
+    this.state = S_CONNECTING;
+    this.acquireUpstream(false);
   }
 
   // ---- upstream side -----------------------------------------------------------------------
@@ -340,19 +434,26 @@ export class Http1Connection implements UpstreamOwner, Expirable {
     if (up !== this.upstream) return;
     this.state = S_EXCHANGE;
     const head = this.headBuf!;
-    // Keep the head only while a retry on a fresh connection is possible (no body to replay).
-    if (this.body.mode !== B_NONE) this.headBuf = null;
-    up.socket.cork();
+    // Keep the head only while a retry on a fresh connection is possible (no body, or a kept one).
+    if (this.body.mode !== B_NONE && !this.replayable) this.headBuf = null;
+    // A bodyless request is one buffer, written as it is; a body's first bytes join the head's write.
+    const corked = this.body.mode !== B_NONE;
+    if (corked) up.socket.cork();
     up.socket.write(head);
-    this.deadline = this.ctx.timers.now + this.ctx.limits.requestTimeoutMs;
     if (this.body.mode === B_NONE) {
       this.reqDone = true;
-      this.deadline = this.ctx.timers.now + this.ctx.limits.upstreamTimeoutMs;
+      this.armBefore(this.ctx.limits.upstreamTimeoutMs);
+    } else if (this.replayable && this.body.done) {
+      // A replay (retry): the body was kept whole.
+      for (const chunk of this.replay) up.socket.write(chunk);
+      this.reqDone = true;
+      this.armBefore(this.ctx.limits.upstreamTimeoutMs);
     } else {
+      this.armBefore(this.ctx.limits.requestTimeoutMs);
       const rest = this.input.take();
       if (rest !== null) this.forwardBody(rest, 0);
     }
-    up.socket.uncork();
+    if (corked) up.socket.uncork();
     if (this.state !== S_EXCHANGE) return;
     if (!this.reqPaused && !this.resPaused) this.socket.resume();
   }
@@ -375,11 +476,8 @@ export class Http1Connection implements UpstreamOwner, Expirable {
     }
     this.res.bytes += chunk.length;
     if (this.res.state === R_HEAD) {
-      // Head and body of a small response leave in one write (one TLS record, one syscall).
-      const down = this.socket;
-      down.cork();
+      // Head and body of a small response leave in one write (one TLS record, one syscall): see readHead.
       this.res.readHead(chunk);
-      down.uncork();
       return;
     }
     this.res.relayBody(chunk, 0);
@@ -428,7 +526,7 @@ export class Http1Connection implements UpstreamOwner, Expirable {
       this.socket.destroy();
       return;
     }
-    if (up.reused && !this.retried && this.res.bytes === 0 && this.headBuf !== null && this.body.mode === B_NONE && !this.head!.isUpgrade()) {
+    if (up.reused && !this.retried && this.res.bytes === 0 && this.headBuf !== null && this.canReplay()) {
       // A pooled keep-alive connection the upstream had already closed: replay once on a fresh one.
       this.retried = true;
       this.upstreamError = null;
@@ -436,13 +534,40 @@ export class Http1Connection implements UpstreamOwner, Expirable {
       this.acquireUpstream(true);
       return;
     }
+    if (up.connected && this.res.bytes === 0 && this.retryAfter('reset', up)) return;
     this.failBeforeResponse(upstreamRefusal(this.upstreamError, this.route!.pool.name));
+  }
+
+  /**
+   * The attempt on `failed` ended in a gateway error or a reset before any response byte reached
+   * the client: try again elsewhere when the request can be replayed (no body: the head is still
+   * here) and the route's policy allows it (method or route, attempts, budget). False: no retry.
+   */
+  /** The request can be sent again: no body, or a kept one that was forwarded whole; never an upgrade. */
+  canReplay(): boolean {
+    return (this.body.mode === B_NONE || (this.replayable && this.body.done)) && !this.head!.isUpgrade();
+  }
+
+  retryAfter(reason: RetryReason, failed: Upstream | null): boolean {
+    const route = this.route!;
+    const decider = route.retry;
+    if (decider === undefined || decider === null || this.headBuf === null || !this.canReplay()) return false;
+    if (!decider.retry(this.head!, route.target, failed, this.attempts + 1, reason)) return false;
+    this.attempts++;
+    if (this.upstream === failed) this.upstream = null;
+    if (failed !== null) failed.pool.discard(failed);
+    this.res.reset();
+    this.upstreamError = null;
+    this.state = S_CONNECTING;
+    this.acquireUpstream(false);
+    return true;
   }
 
   // ---- exchange end, refusals ----------------------------------------------------------------
 
   responseComplete(): void {
     this.res.state = R_DONE;
+    this.res.complete();
     if (!this.reqDone) this.closeAfter = true;
     this.finish();
   }
@@ -461,6 +586,7 @@ export class Http1Connection implements UpstreamOwner, Expirable {
     this.head = null;
     this.headBuf = null;
     this.res.pending = null;
+    if (this.replayable) this.dropReplay();
     if (this.closeAfter || this.ctx.draining) {
       this.endGracefully();
       return;
@@ -473,6 +599,7 @@ export class Http1Connection implements UpstreamOwner, Expirable {
 
   enterTunnel(buf: Buffer, end: number): void {
     this.state = S_TUNNEL;
+    this.responseBy = 0;
     this.res.state = R_DONE;
     this.deadline = this.ctx.timers.now + this.ctx.limits.idleTimeoutMs;
     if (end < buf.length) this.writeDown(buf.subarray(end));
@@ -501,12 +628,18 @@ export class Http1Connection implements UpstreamOwner, Expirable {
     this.head = null;
     this.headBuf = null;
     this.res.pending = null;
+    if (this.replayable) this.dropReplay();
     this.state = S_HEAD;
     this.refuse(r, this.requestId, close);
     if (!close) {
       this.socket.resume();
       this.processHeads();
     }
+  }
+
+  dropReplay(): void {
+    this.replayable = false;
+    this.replay.length = 0;
   }
 
   failRequestBody(r: Refusal): void {

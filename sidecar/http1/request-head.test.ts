@@ -29,6 +29,18 @@ describe('parseRequestHead', () => {
     expect(forwardRequestHead(head, '/y', 'x-add: 1\r\n').toString()).toBe('GET /y HTTP/1.1\r\nHost: o\r\nX-Keep: v\r\nx-add: 1\r\n\r\n');
   });
 
+  it('forwards the right lines of a head in the middle of a buffer, its last line dropped or kept', () => {
+    const first = 'GET /a HTTP/1.1\r\nHost: o\r\n\r\n';
+    const second = 'POST /b HTTP/1.1\r\nHost: o\r\nContent-Length: 4\r\nX-Request-Id: r1\r\n\r\n';
+    const buf = Buffer.from(`${first}${second}bodyGET /c HTTP/1.1\r\nHost: o\r\nX-Last: 1\r\n\r\n`, 'latin1');
+    const end = findHeadEnd(buf, first.length, first.length, buf.length);
+    const head = parseRequestHead(buf, first.length, end, 100) as RequestHead;
+    expect(forwardRequestHead(head, '/b', 'x-add: 1\r\n').toString()).toBe('POST /b HTTP/1.1\r\nHost: o\r\nContent-Length: 4\r\nx-add: 1\r\n\r\n');
+    const thirdStart = end + 4;
+    const third = parseRequestHead(buf, thirdStart, findHeadEnd(buf, thirdStart, thirdStart, buf.length), 100) as RequestHead;
+    expect(forwardRequestHead(third, '/c', '').toString()).toBe('GET /c HTTP/1.1\r\nHost: o\r\nX-Last: 1\r\n\r\n');
+  });
+
   it('re-adds the upgrade headers for an upgrade', () => {
     const head = parse('GET /ws HTTP/1.1\r\nHost: o\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n') as RequestHead;
     expect(head.isUpgrade()).toBe(true);

@@ -23,9 +23,8 @@ export class RequestHead {
   /** Lowercase names and latin1 values of all header lines, in order. */
   readonly names: string[] = [];
   readonly values: string[] = [];
-  /** [start, end) of each header line in `buf`, CRLF included. */
+  /** Where each header line starts in `buf`; it ends (CRLF included) where the next begins, see `lineEnd`. */
   readonly lineStart: number[] = [];
-  readonly lineEnd: number[] = [];
   /** Lines the forwarded head leaves out (hop-by-hop, identity, tracing, request id). */
   readonly drop: boolean[] = [];
   host: string | undefined = undefined;
@@ -51,6 +50,11 @@ export class RequestHead {
     this.targetForm = targetForm;
     this.http10 = http10;
     this.end = end;
+  }
+
+  /** Offset just past header line `k`'s CRLF (lines are contiguous: no array of their own). */
+  lineEnd(k: number): number {
+    return k + 1 < this.lineStart.length ? this.lineStart[k + 1]! : this.end - 2;
   }
 
   /** All values of a header (lowercase name), joined with ", ". */
@@ -215,7 +219,6 @@ export function parseRequestHead(buf: Buffer, start: number, end: number, maxHea
     head.names.push(name);
     head.values.push(value);
     head.lineStart.push(lineStart);
-    head.lineEnd.push(i);
     head.drop.push(drop);
   }
   if (head.requestId === '') head.requestId = undefined;

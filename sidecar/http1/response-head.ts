@@ -18,9 +18,16 @@ export class ResponseHead {
   otherCoding = false;
   connClose = false;
   connKeepAlive = false;
-  /** Offsets of the Connection / Keep-Alive / Proxy-Connection lines, dropped when forwarding. */
-  readonly dropStart: number[] = [];
-  readonly dropEnd: number[] = [];
+  /** Offsets of the Content-Type value (-1: none), read only when an observer asks for it. */
+  contentTypeStart = -1;
+  contentTypeEnd = -1;
+  /** A Content-Encoding other than identity applies to the body. */
+  contentEncoded = false;
+  /**
+   * Offsets of the Connection / Keep-Alive / Proxy-Connection lines, dropped when forwarding, as
+   * [start, end) pairs; null when there are none (no array per response in the common case).
+   */
+  drops: number[] | null = null;
   /** Offset of the end of the status line + headers, before the final CRLF. */
   readonly headersEnd: number;
 
@@ -88,31 +95,38 @@ export function parseResponseHead(buf: Buffer, start: number, end: number): Resp
     while (valueEnd > valueStart && (buf[valueEnd - 1] === SP || buf[valueEnd - 1] === HTAB)) valueEnd--;
     i += 2;
     const nameLen = nameEnd - lineStart;
-    // Only framing and connection headers matter; compare cheaply by length first.
-    if (nameLen === 14 || nameLen === 17 || nameLen === 10 || nameLen === 16) {
+    // Only framing, connection and content headers matter; compare cheaply by length first.
+    if (nameLen === 12 && nameIs(buf, lineStart, CONTENT_TYPE)) {
+      head.contentTypeStart = valueStart;
+      head.contentTypeEnd = valueEnd;
+    } else if (nameLen === 14 && nameIs(buf, lineStart, CONTENT_LENGTH)) {
+      // Decimal digits read in place (no strings for the header every response carries).
+      const len = valueEnd - valueStart;
+      if (len === 0 || len > 15) return 'invalid Content-Length';
+      let n = 0;
+      for (let k = valueStart; k < valueEnd; k++) {
+        const d = buf[k]! - 0x30;
+        if (d < 0 || d > 9) return 'invalid Content-Length';
+        n = n * 10 + d;
+      }
+      if (head.contentLength !== -1 && head.contentLength !== n) return 'conflicting Content-Length values';
+      head.contentLength = n;
+    } else if (nameLen === 10 && nameIs(buf, lineStart, CONNECTION)) {
+      connectionTokens(buf, valueStart, valueEnd, head);
+      (head.drops ??= []).push(lineStart, i);
+    } else if (nameLen === 14 || nameLen === 17 || nameLen === 10 || nameLen === 16) {
       const name = buf.toString('latin1', lineStart, nameEnd).toLowerCase();
       const value = buf.toString('latin1', valueStart, valueEnd).toLowerCase();
-      if (name === 'content-length') {
-        if (!/^[0-9]{1,15}$/.test(value)) return 'invalid Content-Length';
-        const n = Number(value);
-        if (head.contentLength !== -1 && head.contentLength !== n) return 'conflicting Content-Length values';
-        head.contentLength = n;
-      } else if (name === 'transfer-encoding') {
+      if (name === 'transfer-encoding') {
         teSeen = true;
         const codings = value.split(',');
         const last = codings[codings.length - 1]!.trim();
         head.chunked = last === 'chunked';
         head.otherCoding = !head.chunked;
-      } else if (name === 'connection' || name === 'keep-alive' || name === 'proxy-connection') {
-        if (name === 'connection') {
-          for (const raw of value.split(',')) {
-            const token = raw.trim();
-            if (token === 'close') head.connClose = true;
-            else if (token === 'keep-alive') head.connKeepAlive = true;
-          }
-        }
-        head.dropStart.push(lineStart);
-        head.dropEnd.push(i);
+      } else if (name === 'content-encoding') {
+        head.contentEncoded = value !== '' && value !== 'identity';
+      } else if (name === 'keep-alive' || name === 'proxy-connection') {
+        (head.drops ??= []).push(lineStart, i);
       }
     }
   }
@@ -124,6 +138,37 @@ export function parseResponseHead(buf: Buffer, start: number, end: number): Resp
   return head;
 }
 
+const CONTENT_TYPE = Buffer.from('content-type', 'latin1');
+const CONTENT_LENGTH = Buffer.from('content-length', 'latin1');
+const CONNECTION = Buffer.from('connection', 'latin1');
+const CLOSE = Buffer.from('close', 'latin1');
+const KEEP_ALIVE = Buffer.from('keep-alive', 'latin1');
+
+/**
+ * buf[i, i + lower.length) equals `lower` ignoring ASCII case. `lower` holds only lowercase
+ * letters and '-'; `| 0x20` folds case, and the only other byte it maps onto one of them is CR,
+ * which header names and values never contain.
+ */
+function nameIs(buf: Buffer, i: number, lower: Buffer): boolean {
+  for (let k = 0; k < lower.length; k++) if ((buf[i + k]! | 0x20) !== lower[k]) return false;
+  return true;
+}
+
+/** Sets connClose / connKeepAlive from the comma-separated tokens in buf[start, end), without allocating. */
+function connectionTokens(buf: Buffer, start: number, end: number, head: ResponseHead): void {
+  let i = start;
+  while (i < end) {
+    while (i < end && (buf[i] === 0x2c || buf[i] === SP || buf[i] === HTAB)) i++;
+    const tokenStart = i;
+    while (i < end && buf[i] !== 0x2c) i++;
+    let tokenEnd = i;
+    while (tokenEnd > tokenStart && (buf[tokenEnd - 1] === SP || buf[tokenEnd - 1] === HTAB)) tokenEnd--;
+    const len = tokenEnd - tokenStart;
+    if (len === 5 && nameIs(buf, tokenStart, CLOSE)) head.connClose = true;
+    else if (len === 10 && nameIs(buf, tokenStart, KEEP_ALIVE)) head.connKeepAlive = true;
+  }
+}
+
 const CONNECTION_CLOSE = Buffer.from('Connection: close\r\n\r\n', 'latin1');
 const CONNECTION_UPGRADE = Buffer.from('Connection: upgrade\r\n\r\n', 'latin1');
 const FINAL_CRLF = Buffer.from('\r\n', 'latin1');
@@ -131,20 +176,26 @@ const FINAL_CRLF = Buffer.from('\r\n', 'latin1');
 /**
  * The head to send downstream: the upstream's head without its connection-management lines, plus
  * `Connection: close` when this sidecar closes the client connection after the response, or
- * `Connection: upgrade` on a 101.
+ * `Connection: upgrade` on a 101. With `bodyEnd` past the head's end, the body bytes up to it
+ * follow in the same buffer (a small response leaves in one write).
  */
-export function forwardResponseHead(buf: Buffer, start: number, head: ResponseHead, close: boolean): Buffer {
+export function forwardResponseHead(buf: Buffer, start: number, head: ResponseHead, close: boolean, bodyEnd = head.headersEnd + 2): Buffer {
   const tail = head.status === 101 ? CONNECTION_UPGRADE : close ? CONNECTION_CLOSE : FINAL_CRLF;
-  let size = head.headersEnd - start + tail.length;
-  for (let k = 0; k < head.dropStart.length; k++) size -= head.dropEnd[k]! - head.dropStart[k]!;
+  const bodyStart = head.headersEnd + 2;
+  let size = head.headersEnd - start + tail.length + (bodyEnd - bodyStart);
+  const drops = head.drops;
+  if (drops !== null) for (let k = 0; k < drops.length; k += 2) size -= drops[k + 1]! - drops[k]!;
   const out = Buffer.allocUnsafe(size);
   let o = 0;
   let from = start;
-  for (let k = 0; k < head.dropStart.length; k++) {
-    o += buf.copy(out, o, from, head.dropStart[k]!);
-    from = head.dropEnd[k]!;
+  if (drops !== null) {
+    for (let k = 0; k < drops.length; k += 2) {
+      o += buf.copy(out, o, from, drops[k]!);
+      from = drops[k + 1]!;
+    }
   }
   o += buf.copy(out, o, from, head.headersEnd);
-  tail.copy(out, o);
+  o += tail.copy(out, o);
+  if (bodyEnd > bodyStart) buf.copy(out, o, bodyStart, bodyEnd);
   return out;
 }

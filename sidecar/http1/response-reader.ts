@@ -2,6 +2,7 @@ import type { Http1Connection } from './http1-connection.ts';
 import { HEAD_BARE_LF, HEAD_INCOMPLETE, findHeadEnd } from './head-end.ts';
 import { ResponseHead, forwardResponseHead, parseResponseHead } from './response-head.ts';
 import { CHUNKED_ERROR, CHUNKED_NEED_MORE, ChunkedScanner } from './chunked-scanner.ts';
+import type { ResponseBodyTap } from '../telemetry/request-observer.ts';
 
 // Response states.
 export const R_HEAD = 0;
@@ -12,6 +13,9 @@ export const R_DONE = 4;
 
 /** Upstream response heads larger than this are refused as malformed. */
 const MAX_RESPONSE_HEAD = 64 * 1024;
+
+/** Bodies up to this size that arrived with their head are copied behind it into one write. */
+const MAX_COALESCED_BODY = 16 * 1024;
 
 /**
  * The response side of one HTTP/1.1 connection's current exchange: parses the upstream's head
@@ -29,6 +33,8 @@ export class ResponseReader {
   /** The upstream connection can serve another exchange after this response. */
   reusable = false;
   readonly scanner = new ChunkedScanner();
+  /** An observer reading this body as it passes (a sampled inventory sniff); null nearly always. */
+  tap: ResponseBodyTap | null = null;
 
   constructor(conn: Http1Connection) {
     this.conn = conn;
@@ -42,6 +48,7 @@ export class ResponseReader {
     this.status = 0;
     this.bytes = 0;
     this.reusable = false;
+    this.tap = null;
   }
 
   /** Parses the response head (1xx relayed, 101 to a tunnel), forwards it, then the body bytes of the same chunk. */
@@ -76,8 +83,9 @@ export class ResponseReader {
         this.conn.enterTunnel(buf, end);
         return;
       }
-      this.startBody(parsed, buf, start);
-      start = end;
+      // A gateway error before anything reached the client may be retried on another endpoint.
+      if (parsed.status >= 502 && parsed.status <= 504 && start === 0 && this.conn.retryAfter('gateway_error', this.conn.upstream)) return;
+      start = this.startBody(parsed, buf, start, end);
       break;
     }
     if (this.state === R_DONE) {
@@ -85,13 +93,37 @@ export class ResponseReader {
       this.conn.responseComplete();
       return;
     }
-    if (start < buf.length) this.relayBody(buf, start);
+    if (start < buf.length) {
+      // Corked by startBody: the head and these body bytes leave in one write (one TLS record, one syscall).
+      this.relayBody(buf, start);
+      this.conn.socket.uncork();
+    }
   }
 
-  startBody(parsed: ResponseHead, buf: Buffer, start: number): void {
+  /**
+   * Forwards the final head at buf[start, end) and sets up body framing; returns the offset where
+   * the body bytes still to relay begin. A small Content-Length body already complete in `buf` is
+   * copied behind the head, both sent in one write (the response is then done).
+   */
+  startBody(parsed: ResponseHead, buf: Buffer, start: number, end: number): number {
+    this.conn.responseBy = 0;
     const framing = parsed.framing(this.conn.head!.method);
     if (!this.conn.reqDone || framing === 'close' || this.conn.ctx.draining || this.conn.clientEnded) this.conn.closeAfter = true;
     this.reusable = parsed.reusable() && framing !== 'close';
+    const scope = this.conn.route!.scope;
+    if (scope.response !== undefined) {
+      const ct = parsed.contentTypeStart < 0 ? undefined : buf.toString('latin1', parsed.contentTypeStart, parsed.contentTypeEnd);
+      this.tap = scope.response(parsed.status, ct, parsed.contentEncoded, framing) ?? null;
+    }
+    if (framing === 'length' && parsed.contentLength <= MAX_COALESCED_BODY && buf.length - end >= parsed.contentLength) {
+      const bodyEnd = end + parsed.contentLength;
+      this.conn.writeDown(forwardResponseHead(buf, start, parsed, this.conn.closeAfter, bodyEnd));
+      if (this.tap !== null && !this.tap.data(buf, end, bodyEnd)) this.tap = null;
+      this.state = R_DONE;
+      return bodyEnd;
+    }
+    // Body bytes follow in this chunk: readHead relays them, then uncorks.
+    if (framing !== 'none' && end < buf.length) this.conn.socket.cork();
     this.conn.writeDown(forwardResponseHead(buf, start, parsed, this.conn.closeAfter));
     switch (framing) {
       case 'none':
@@ -108,6 +140,15 @@ export class ResponseReader {
       default:
         this.state = R_CLOSE;
     }
+    return end;
+  }
+
+  /** The body is complete: an open tap learns it. */
+  complete(): void {
+    const tap = this.tap;
+    if (tap === null) return;
+    this.tap = null;
+    tap.end();
   }
 
   /** Streams response body bytes downstream, tracking where the message ends. */
@@ -118,6 +159,7 @@ export class ResponseReader {
         const n = Math.min(this.remaining, end - start);
         this.remaining -= n;
         this.conn.writeDown(start === 0 && n === end ? buf : buf.subarray(start, start + n));
+        if (this.tap !== null && !this.tap.data(buf, start, start + n)) this.tap = null;
         if (this.remaining === 0) {
           if (start + n < end) this.reusable = false;
           this.conn.responseComplete();
@@ -133,6 +175,7 @@ export class ResponseReader {
         }
         const stop = r === CHUNKED_NEED_MORE ? end : r;
         this.conn.writeDown(start === 0 && stop === end ? buf : buf.subarray(start, stop));
+        if (this.tap !== null && !this.tap.data(buf, start, stop)) this.tap = null;
         if (r !== CHUNKED_NEED_MORE) {
           if (r < end) this.reusable = false;
           this.conn.responseComplete();
@@ -141,6 +184,7 @@ export class ResponseReader {
       }
       default:
         this.conn.writeDown(start === 0 ? buf : buf.subarray(start));
+        if (this.tap !== null && !this.tap.data(buf, start, end)) this.tap = null;
     }
   }
 }

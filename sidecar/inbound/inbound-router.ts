@@ -6,7 +6,9 @@ import type { UpstreamPool } from '../pool/upstream-pool.ts';
 import type { Http1Connection } from '../http1/http1-connection.ts';
 import type { Http1Router, PendingRoute, Route, RoutedRefusal } from '../http1/http1-router.ts';
 import type { RequestHead } from '../http1/request-head.ts';
-import { refusal, type Refusal } from '../errors/refusal.ts';
+import { isRefusal, refusal, type Refusal } from '../errors/refusal.ts';
+import type { BodyCheck } from '../validation/body-check.ts';
+import type { RequestValidator } from '../validation/request-validator.ts';
 import type { InboundGate } from './inbound-gate.ts';
 import { InboundRequest } from './inbound-request.ts';
 import type { BodyLimits } from './body-limits.ts';
@@ -32,6 +34,7 @@ export class InboundRouter implements Http1Router {
   readonly #mode: PathNormalizationMode;
   readonly #bodyLimits: BodyLimits | undefined;
   readonly #maxBodyBytes: number;
+  readonly #validator: RequestValidator | undefined;
 
   constructor(
     app: UpstreamPool,
@@ -42,7 +45,9 @@ export class InboundRouter implements Http1Router {
     mode: PathNormalizationMode,
     bodyLimits: BodyLimits | undefined,
     maxBodyBytes: number,
+    validator?: RequestValidator,
   ) {
+    this.#validator = validator;
     this.#bodyLimits = bodyLimits;
     this.#maxBodyBytes = maxBodyBytes;
     this.#app = app;
@@ -73,6 +78,18 @@ export class InboundRouter implements Http1Router {
   #finish(req: InboundRequest, head: RequestHead, target: string, peer: SpiffeId | undefined, maxBodyBytes: number, refused: Refusal | undefined): Route | RoutedRefusal {
     const scope = this.#observer.start(req);
     if (refused !== undefined) return { refusal: refused, scope };
+    // Request validation (sidecar/validation), after authorization: route, query, then maybe the whole body.
+    let bodyCheck: BodyCheck | undefined;
+    const validator = this.#validator;
+    if (validator !== undefined) {
+      const checked = validator.check(req, target, head.hasBody());
+      if (checked !== undefined) {
+        if (isRefusal(checked)) return { refusal: checked, scope };
+        bodyCheck = checked;
+        if (validator.maxBodyBytes < maxBodyBytes) maxBodyBytes = validator.maxBodyBytes;
+        if (head.contentLength > maxBodyBytes) return { refusal: refusal(413, 'ZTMESH_SIDECAR_BODY_TOO_LARGE', `request body exceeds ${maxBodyBytes} bytes, the most buffered for validation`), scope };
+      }
+    }
     const authn = this.#gate.authn;
     if (authn !== undefined && req.claims !== undefined) {
       const strip = authn.headersToStrip(req);
@@ -84,6 +101,7 @@ export class InboundRouter implements Http1Router {
       extraHeaders: peer === undefined ? '' : `x-ztmesh-peer-identity: ${peer}\r\n`,
       scope,
       maxBodyBytes,
+      bodyCheck,
     };
   }
 }

@@ -35,6 +35,7 @@ import { H2Inbound } from '../h2/h2-inbound.ts';
 import type { ClientConnection } from '../pool/client-connections.ts';
 import { InboundRequest } from './inbound-request.ts';
 import { listenOn, closeServer } from './listen.ts';
+import type { RequestValidator } from '../validation/request-validator.ts';
 
 export type { HostPort, ProxyServer } from './proxy-server.ts';
 
@@ -65,6 +66,8 @@ export interface InboundParams {
   readonly bodyLimits?: readonly BodyLimit[] | undefined;
   /** Temporary measures against callers (the anomaly detector's optional response). */
   readonly callerMeasures?: CallerMeasures | undefined;
+  /** Request validation against the declared API (sidecar/validation), after authorization; absent: none. */
+  readonly validator?: RequestValidator | undefined;
 }
 
 export const INBOUND_ALPN = ['http/1.1', 'h2', 'ztmesh-tcp'];
@@ -83,7 +86,7 @@ export async function startInbound(p: InboundParams): Promise<ProxyServer> {
   const appPool = new UpstreamPool('app', new PlainConnector(p.app), timers, limits.upstreamIdleTimeoutMs, limits.maxIdlePerUpstream);
   const gate = new InboundGate(p.authorizer, p.authn, p.rateLimit === undefined ? undefined : new InboundRateLimit(p.rateLimit), p.callerMeasures);
   const bodyLimits = p.bodyLimits === undefined || p.bodyLimits.length === 0 ? undefined : new BodyLimits(p.bodyLimits);
-  const router = new InboundRouter(appPool, p.app.port, gate, p.observer, p.credentials, p.pathNormalization ?? 'strict', bodyLimits, limits.maxBodyBytes);
+  const router = new InboundRouter(appPool, p.app.port, gate, p.observer, p.credentials, p.pathNormalization ?? 'strict', bodyLimits, limits.maxBodyBytes, p.validator);
   const sourceAllowed = p.allowedSourceCidrs === undefined ? undefined : compileIpList(p.allowedSourceCidrs);
   const refusals = new RefusalLog(logger, metrics.refusals, 'inbound');
   const handshakes = new RefusalLog(logger, metrics.handshakeFailures, 'inbound');
@@ -118,6 +121,8 @@ export async function startInbound(p: InboundParams): Promise<ProxyServer> {
     pathNormalization: p.pathNormalization ?? 'strict',
     maxConcurrentStreams: limits.maxConcurrentStreams,
     maxHeaderBytes: limits.maxHeaderBytes,
+    validator: p.validator,
+    maxBodyBytes: (path) => (bodyLimits === undefined ? limits.maxBodyBytes : Math.min(bodyLimits.limitFor(path, limits.maxBodyBytes), limits.maxBodyBytes)),
   });
 
   const initial = p.credentials.current;
@@ -213,8 +218,13 @@ export async function startInbound(p: InboundParams): Promise<ProxyServer> {
       return;
     }
     open.inc();
-    if (ctx.draining) conn.drain();
+    // A connection opened during the shutdown notice (by a peer that has not heard yet) is served:
+    // HTTP/1.1 responses carry Connection: close; an h2 session gets its GOAWAY when the notice
+    // ends (a GOAWAY before its first stream would race that stream). One whose handshake ended
+    // after the listener closed drains at once.
+    if (listenerClosed) conn.drain();
   });
+  let listenerClosed = false;
 
   const address = await listenOn(server, p.listen);
   let stopped = false;
@@ -232,11 +242,25 @@ export async function startInbound(p: InboundParams): Promise<ProxyServer> {
     address,
     connections: () => conns.size,
     closeWhere: (match) => conns.closeWhere(match),
-    async drain(graceMs: number): Promise<void> {
+    async drain(graceMs: number, noticeMs = 0): Promise<void> {
+      // The notice first, while still accepting: each HTTP/1.1 response now carries Connection:
+      // close, h2 sessions get a GOAWAY that refuses nothing; a peer that has not heard yet
+      // connects, is served and told too. Then stop accepting, close idle connections and
+      // GOAWAY for good; in-flight exchanges get the grace period.
       ctx.draining = true;
+      conns.noticeAll();
+      if (noticeMs > 0) await new Promise<void>((r) => setTimeout(r, noticeMs).unref());
       server.close();
+      listenerClosed = true;
       conns.drainAll();
+      const deadline = Date.now() + graceMs;
       await conns.waitEmpty(graceMs);
+      // A TLS handshake accepted before the listener closed turns into a connection after it (the
+      // client may already have sent its request): serve that one too, within the grace period.
+      while (sockets.size > 0 && Date.now() < deadline) {
+        await new Promise<void>((r) => setTimeout(r, 20).unref());
+        await conns.waitEmpty(Math.max(0, deadline - Date.now()));
+      }
       await stop();
     },
     close: stop,

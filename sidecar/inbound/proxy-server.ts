@@ -10,7 +10,11 @@ export interface ProxyServer {
   connections(): number;
   /** Close open connections whose peer matches (deny-list changes): returns how many. */
   closeWhere(match: (peer: PeerInfo) => boolean): number;
-  /** Stop accepting, let in-flight requests finish up to graceMs, then close everything. */
-  drain(graceMs: number): Promise<void>;
+  /**
+   * Tell peers to go elsewhere (HTTP/1.1 `Connection: close`, idle connections closed, h2 GOAWAY),
+   * keep accepting for `noticeMs` (inbound; default 0), stop accepting, let in-flight requests
+   * finish up to graceMs, then close everything.
+   */
+  drain(graceMs: number, noticeMs?: number): Promise<void>;
   close(): Promise<void>;
 }

@@ -1,8 +1,11 @@
 import { routeTemplate } from '../../core/http/route-template.ts';
-import type { RequestInfo, RequestObserver, RequestOutcome, RequestScope } from '../telemetry/request-observer.ts';
+import type { CounterChild, Registry } from '../../core/telemetry/metrics.ts';
+import type { BodyFraming, RequestInfo, RequestObserver, RequestOutcome, RequestScope, ResponseBodyTap } from '../telemetry/request-observer.ts';
 import { DeclaredApi, type DeclaredRoute } from './declared-routes.ts';
-import type { JsonFieldSniff, JsonType } from './json-fields.ts';
-import { sensitiveFields } from './sensitive-fields.ts';
+import { DEFAULT_SNIFF_MAX_BYTES, type JsonFieldSniff, type JsonType } from './json-fields.ts';
+import { JsonResponseSniff, type SniffSink } from './json-response-sniff.ts';
+import type { JsonTopLevelScanner, ScanResult } from './json-top-level-scanner.ts';
+import { sensitiveFieldKind, sensitiveFields } from './sensitive-fields.ts';
 
 export interface InventoryOptions {
   /** The service this sidecar serves, as the inventory names it. */
@@ -16,8 +19,27 @@ export interface InventoryOptions {
   readonly maxResponseFields?: number;
   /** The workload's declared API (from its OpenAPI document), for the shadow/zombie report. */
   readonly declared?: readonly DeclaredRoute[];
+  /** Sniffing of JSON response bodies for their top-level fields (on by default). */
+  readonly responseFields?: ResponseFieldsOptions;
+  /** For `ztmesh_inventory_json_sniffs_total{result}`; absent: not exported. */
+  readonly registry?: Registry;
   readonly now?: () => number;
 }
+
+/**
+ * Which JSON responses are sniffed: every one of a route until its field set is known (at most
+ * LEARNING_SNIFFS tries), then 1 in `sampleOneIn`; at most `maxBytes` of each body are read.
+ */
+export interface ResponseFieldsOptions {
+  readonly enabled: boolean;
+  readonly sampleOneIn: number;
+  readonly maxBytes: number;
+}
+
+export const DEFAULT_RESPONSE_FIELDS: ResponseFieldsOptions = Object.freeze({ enabled: true, sampleOneIn: 100, maxBytes: DEFAULT_SNIFF_MAX_BYTES });
+/** Tries per route before a route whose bodies never yield fields falls back to sampling. */
+const LEARNING_SNIFFS = 4;
+const SNIFF_RESULTS: readonly ScanResult[] = ['fields', 'partial', 'malformed', 'truncated', 'not-object'];
 
 export interface InventoryApi {
   readonly service: string;
@@ -32,8 +54,11 @@ export interface InventoryApi {
   readonly requestContentTypes: string[];
   readonly responseContentTypes: string[];
   readonly responseFields: Record<string, JsonType>;
+  /** Sniffed JSON bodies that were malformed or ended inside the JSON value. */
   readonly malformedBodies: number;
   readonly sensitive: string[];
+  /** Callers that received a successful JSON response of this route while it was known to carry sensitive fields. */
+  readonly sensitiveCallers: string[];
   readonly declared: boolean;
 }
 
@@ -65,6 +90,18 @@ class RouteEntry {
   readonly responseContentTypes = new Set<string>();
   readonly responseFields = new Map<string, JsonType>();
   malformedBodies = 0;
+  /** The last raw request Content-Type recorded (a repeat costs one string compare). */
+  lastRequestType = '';
+  /** Response facts: the last raw Content-Type seen and what it meant (one string compare per response). */
+  lastResponseType = '';
+  lastResponseJson = false;
+  /** Successful JSON responses counted for sampling; sniffs started; a sniff yielded fields. */
+  jsonResponses = 0;
+  sniffs = 0;
+  fieldsKnown = false;
+  /** A response field name looks sensitive: callers of successful JSON responses are remembered. */
+  hasSensitive = false;
+  readonly sensitiveCallers = new Set<string>();
 
   constructor(method: string, route: string, now: number) {
     this.method = method;
@@ -74,7 +111,7 @@ class RouteEntry {
   }
 }
 
-class InventoryScope implements RequestScope {
+class InventoryScope implements RequestScope, SniffSink {
   readonly forwardHeaders = '';
   readonly traceId = undefined;
   readonly #inventory: ApiInventory;
@@ -92,6 +129,14 @@ class InventoryScope implements RequestScope {
     if (this.#ended) return;
     this.#ended = true;
     this.#inventory.complete(this.#entry, this.#caller, outcome.status);
+  }
+
+  response(status: number, contentType: string | undefined, contentEncoded: boolean, framing: BodyFraming): ResponseBodyTap | undefined {
+    return this.#inventory.responseStarted(this.#entry, this.#caller, this, status, contentType, contentEncoded, framing);
+  }
+
+  sniffed(scanner: JsonTopLevelScanner, result: ScanResult, caller: string): void {
+    this.#inventory.sniffed(this.#entry, scanner.fields, result, caller);
   }
 }
 
@@ -117,6 +162,8 @@ export class ApiInventory implements RequestObserver {
   readonly #maxContentTypes: number;
   readonly #maxFields: number;
   readonly #declared: DeclaredApi;
+  readonly #sniff: ResponseFieldsOptions;
+  readonly #sniffResults: Record<ScanResult, CounterChild | undefined>;
   readonly #now: () => number;
   /** template -> method -> entry */
   readonly #routes = new Map<string, Map<string, RouteEntry>>();
@@ -130,6 +177,14 @@ export class ApiInventory implements RequestObserver {
     this.#maxContentTypes = options.maxContentTypes ?? 8;
     this.#maxFields = options.maxResponseFields ?? 64;
     this.#declared = new DeclaredApi(options.declared ?? []);
+    this.#sniff = options.responseFields ?? DEFAULT_RESPONSE_FIELDS;
+    const sniffs = options.registry?.counter({
+      name: 'ztmesh_inventory_json_sniffs_total',
+      help: 'Sampled JSON response bodies read for their top-level fields, by result (fields, partial: byte budget reached, malformed, truncated, not-object).',
+      labelNames: ['result'],
+      maxSeries: SNIFF_RESULTS.length,
+    });
+    this.#sniffResults = Object.fromEntries(SNIFF_RESULTS.map((r) => [r, sniffs?.labels(r)])) as Record<ScanResult, CounterChild | undefined>;
     this.#now = options.now ?? Date.now;
   }
 
@@ -146,7 +201,10 @@ export class ApiInventory implements RequestObserver {
     const entry = this.#entryFor(info.method, info.path);
     if (entry === undefined) return NO_SCOPE;
     const contentType = info.header('content-type');
-    if (contentType !== undefined) addCapped(entry.requestContentTypes, mediaType(contentType), this.#maxContentTypes);
+    if (contentType !== undefined && contentType !== entry.lastRequestType) {
+      entry.lastRequestType = contentType;
+      addCapped(entry.requestContentTypes, mediaType(contentType), this.#maxContentTypes);
+    }
     return new InventoryScope(this, entry, info.sourcePrincipal ?? UNKNOWN_CALLER);
   }
 
@@ -160,8 +218,55 @@ export class ApiInventory implements RequestObserver {
   }
 
   /**
-   * Response facts the data plane can add once it reads them: the response content type and, for
-   * JSON bodies, the sniffed top-level field names (sniffJsonFields). Never creates a route.
+   * @internal The response head of a request on `entry` (InventoryScope.response): records the
+   * content type (a string compare, a set insert when new) and the caller of a route known to
+   * return sensitive fields; for a sampled 2xx JSON body that is not content-encoded, returns the
+   * tap that sniffs its top-level fields.
+   */
+  responseStarted(entry: RouteEntry, caller: string, sink: SniffSink, status: number, contentType: string | undefined, encoded: boolean, framing: BodyFraming): ResponseBodyTap | undefined {
+    if (contentType === undefined) return undefined;
+    if (contentType !== entry.lastResponseType) {
+      const media = mediaType(contentType);
+      entry.lastResponseType = contentType;
+      entry.lastResponseJson = media === 'application/json' || media.endsWith('+json');
+      addCapped(entry.responseContentTypes, media, this.#maxContentTypes);
+    }
+    if (!entry.lastResponseJson || status < 200 || status > 299) return undefined;
+    if (entry.hasSensitive) addCapped(entry.sensitiveCallers, caller, this.#maxCallers);
+    const sniff = this.#sniff;
+    if (!sniff.enabled || encoded || framing === 'none') return undefined;
+    const n = entry.jsonResponses++;
+    const learning = !entry.fieldsKnown && entry.sniffs < LEARNING_SNIFFS;
+    if (!learning && n % sniff.sampleOneIn !== 0) return undefined;
+    entry.sniffs++;
+    return new JsonResponseSniff(sink, caller, framing === 'chunked', sniff.maxBytes, this.#maxFields);
+  }
+
+  /** @internal A sniff of a response on `entry` ended (JsonResponseSniff through the scope). */
+  sniffed(entry: RouteEntry, fields: ReadonlyMap<string, JsonType>, result: ScanResult, caller: string): void {
+    this.#sniffResults[result]?.inc();
+    if (result === 'malformed' || result === 'truncated') {
+      entry.malformedBodies++;
+      return;
+    }
+    if (result === 'not-object') return;
+    entry.fieldsKnown = true;
+    this.#mergeFields(entry, fields);
+    if (entry.hasSensitive) addCapped(entry.sensitiveCallers, caller, this.#maxCallers);
+  }
+
+  #mergeFields(entry: RouteEntry, fields: ReadonlyMap<string, JsonType>): void {
+    for (const [name, type] of fields) {
+      if (entry.responseFields.size >= this.#maxFields && !entry.responseFields.has(name)) break;
+      entry.responseFields.set(name, type);
+      if (!entry.hasSensitive && sensitiveFieldKind(name) !== undefined) entry.hasSensitive = true;
+    }
+  }
+
+  /**
+   * Response facts from elsewhere than the data plane's body tap (tests, offline tools): the
+   * response content type and, for JSON bodies, the sniffed top-level fields (sniffJsonFields).
+   * Never creates a route.
    */
   recordResponse(method: string, path: string, contentType: string | undefined, fields: JsonFieldSniff | undefined): void {
     const entry = (this.#routes.get(path) ?? this.#routes.get(routeTemplate(path)))?.get(method);
@@ -172,10 +277,8 @@ export class ApiInventory implements RequestObserver {
       if (fields.reason === 'malformed') entry.malformedBodies++;
       return;
     }
-    for (const [name, type] of fields.fields) {
-      if (entry.responseFields.size >= this.#maxFields && !entry.responseFields.has(name)) break;
-      entry.responseFields.set(name, type);
-    }
+    entry.fieldsKnown = true;
+    this.#mergeFields(entry, fields.fields);
   }
 
   #entryFor(method: string, path: string): RouteEntry | undefined {
@@ -226,6 +329,7 @@ export class ApiInventory implements RequestObserver {
           responseFields: Object.fromEntries([...e.responseFields].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
           malformedBodies: e.malformedBodies,
           sensitive: sensitiveFields(e.responseFields.keys()),
+          sensitiveCallers: [...e.sensitiveCallers].sort(),
           declared: declared !== undefined,
         });
       }

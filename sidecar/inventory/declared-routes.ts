@@ -6,26 +6,9 @@ export interface DeclaredRoute {
   readonly route: string;
 }
 
-const HTTP_METHODS = new Set(['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace']);
-
 /** `/users/{userId}` -> `/users/{id}`: declared parameters take the inventory's one placeholder. */
 export function canonicalRoute(route: string): string {
   return route.replace(/\{[^/{}]*\}/g, ID_PLACEHOLDER);
-}
-
-/** The operations of an OpenAPI 3 document's `paths` (unknown shapes are skipped, never thrown on). */
-export function declaredRoutesFromOpenApi(doc: unknown): DeclaredRoute[] {
-  const out: DeclaredRoute[] = [];
-  if (doc === null || typeof doc !== 'object') return out;
-  const paths = (doc as { paths?: unknown }).paths;
-  if (paths === null || typeof paths !== 'object') return out;
-  for (const [route, item] of Object.entries(paths as Record<string, unknown>)) {
-    if (!route.startsWith('/') || item === null || typeof item !== 'object') continue;
-    for (const method of Object.keys(item)) {
-      if (HTTP_METHODS.has(method)) out.push({ method: method.toUpperCase(), route: canonicalRoute(route) });
-    }
-  }
-  return out;
 }
 
 /**

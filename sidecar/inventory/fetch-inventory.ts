@@ -3,7 +3,8 @@ import { MeshError } from '../../core/errors/mesh-error.ts';
 import type { InventorySnapshot } from './api-inventory.ts';
 
 const jsonType = z.enum(['string', 'number', 'boolean', 'null', 'object', 'array']);
-const route = z.object({ method: z.string().max(64), route: z.string().max(4096) });
+// `service` only in the operator's merged inventory (its top-level service is `*`).
+const route = z.object({ method: z.string().max(64), route: z.string().max(4096), service: z.string().max(253).optional() });
 
 /** The shape a sidecar's `/inventory` must have; anything else is ZTMESH_INVENTORY_BAD_SNAPSHOT. */
 export const inventorySnapshotSchema = z.object({
@@ -26,6 +27,7 @@ export const inventorySnapshotSchema = z.object({
     responseFields: z.record(z.string(), jsonType),
     malformedBodies: z.number().int().nonnegative(),
     sensitive: z.array(z.string()),
+    sensitiveCallers: z.array(z.string().max(2048)).default([]),
     declared: z.boolean(),
   })),
   zombies: z.array(route),
@@ -33,12 +35,12 @@ export const inventorySnapshotSchema = z.object({
 
 const MAX_SNAPSHOT_BYTES = 32 * 1024 * 1024;
 
-/** GET http://ADDR/inventory from one sidecar admin port, validated. */
-export async function fetchInventory(addr: string, timeoutMs = 5000): Promise<InventorySnapshot> {
+/** GET http://ADDR/inventory from one sidecar admin port (or the operator's dashboard, with its bearer `token`), validated. */
+export async function fetchInventory(addr: string, timeoutMs = 5000, token?: string): Promise<InventorySnapshot> {
   const url = `http://${addr}/inventory`;
   let text: string;
   try {
-    const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+    const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), ...(token !== undefined ? { headers: { authorization: `Bearer ${token}` } } : {}) });
     text = await res.text();
     if (res.status !== 200) {
       throw new MeshError('ZTMESH_INVENTORY_UNREACHABLE', `${url} answered ${res.status}`, { details: { addr, status: res.status } });

@@ -1,6 +1,8 @@
+import { JsonTopLevelScanner } from './json-top-level-scanner.ts';
+
 /**
  * A bounded sniff of a JSON response body's top-level field names and their JSON types (never the
- * values), for the API inventory. The body is parsed at most once, only when it is small enough;
+ * values), for the API inventory. The body is scanned once, only when it is small enough;
  * malformed JSON is reported as such, never thrown.
  */
 
@@ -25,19 +27,12 @@ export function jsonTypeOf(value: unknown): JsonType {
  * usual list shape). At most `maxFields` names are kept.
  */
 export function sniffJsonFields(body: string | Uint8Array, maxBytes = DEFAULT_SNIFF_MAX_BYTES, maxFields = DEFAULT_SNIFF_MAX_FIELDS): JsonFieldSniff {
-  if (body.length > maxBytes) return { ok: false, reason: 'too-large' };
-  let value: unknown;
-  try {
-    value = JSON.parse(typeof body === 'string' ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8'));
-  } catch {
-    return { ok: false, reason: 'malformed' };
-  }
-  if (Array.isArray(value)) value = value[0];
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) return { ok: false, reason: 'not-object' };
-  const fields = new Map<string, JsonType>();
-  for (const key of Object.keys(value)) {
-    if (fields.size >= maxFields) break;
-    fields.set(key, jsonTypeOf((value as Record<string, unknown>)[key]));
-  }
-  return { ok: true, fields };
+  const bytes = typeof body === 'string' ? Buffer.from(body) : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  if (bytes.length > maxBytes) return { ok: false, reason: 'too-large' };
+  // The same incremental scanner the data plane runs on bodies as they stream past.
+  const scanner = new JsonTopLevelScanner(maxBytes, maxFields);
+  scanner.feed(bytes, 0, bytes.length);
+  const result = scanner.finish();
+  if (result === 'fields' || result === 'partial') return { ok: true, fields: scanner.fields };
+  return { ok: false, reason: result === 'not-object' ? 'not-object' : 'malformed' };
 }

@@ -7,6 +7,17 @@ function schemaFor(type: JsonType): Record<string, unknown> {
   return type === 'null' ? { nullable: true } : { type };
 }
 
+function isJson(mediaType: string): boolean {
+  return mediaType === 'application/json' || mediaType.endsWith('+json');
+}
+
+/** The observed top-level fields as an object schema; sensitive-looking ones marked `x-ztmesh-sensitive`. */
+function responseSchema(api: InventoryApi): Record<string, unknown> {
+  const sensitive = new Set(api.sensitive);
+  const properties = Object.fromEntries(Object.entries(api.responseFields).map(([k, t]) => [k, sensitive.has(k) ? { ...schemaFor(t), 'x-ztmesh-sensitive': true } : schemaFor(t)]));
+  return { type: 'object', properties };
+}
+
 /**
  * An OpenAPI 3 document of what one service was observed serving: a starting point for its
  * documentation. `{id}` placeholders become numbered path parameters; the response schema lists the
@@ -29,7 +40,7 @@ export function openApiDocument(service: string, apis: readonly InventoryApi[]):
     for (const cls of Object.keys(api.statusClasses)) {
       const code = cls.toUpperCase();
       const content = cls === '2xx' && Object.keys(api.responseFields).length > 0
-        ? { [api.responseContentTypes[0] ?? 'application/json']: { schema: { type: 'object', properties: Object.fromEntries(Object.entries(api.responseFields).map(([k, t]) => [k, schemaFor(t)])) } } }
+        ? { [api.responseContentTypes.find(isJson) ?? 'application/json']: { schema: responseSchema(api) } }
         : undefined;
       responses[code] = content === undefined ? { description: `observed ${api.statusClasses[cls]} times` } : { description: `observed ${api.statusClasses[cls]} times`, content };
     }
@@ -40,6 +51,7 @@ export function openApiDocument(service: string, apis: readonly InventoryApi[]):
       responses,
       'x-ztmesh-callers': api.callers,
       'x-ztmesh-sensitive': api.sensitive,
+      ...(api.sensitiveCallers.length > 0 ? { 'x-ztmesh-sensitive-callers': api.sensitiveCallers } : {}),
       'x-ztmesh-declared': api.declared,
     };
   }

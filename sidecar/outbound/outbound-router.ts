@@ -5,7 +5,7 @@ import type { Http1Router, Route, RoutedRefusal } from '../http1/http1-router.ts
 import type { RequestHead } from '../http1/request-head.ts';
 import { refusal } from '../errors/refusal.ts';
 import { OutboundRequest } from './outbound-request.ts';
-import { authorityHost, lookupService, type ServiceEntry } from './service-table.ts';
+import { authorityHost, authorityPort, lookupService, type ServiceEntry } from './service-table.ts';
 
 const BAD_FORM: RoutedRefusal = {
   refusal: refusal(400, 'ZTMESH_SIDECAR_BAD_TARGET', 'outbound requests must use an origin-form or http:// absolute-form target (no CONNECT)'),
@@ -46,7 +46,7 @@ export class OutboundRouter implements Http1Router {
     }
     if (authority === undefined) return NO_HOST;
     const host = authorityHost(authority);
-    const entry = lookupService(this.#services, host);
+    const entry = lookupService(this.#services, host, authorityPort(authority));
     if (entry === undefined) {
       return { refusal: refusal(503, 'ZTMESH_SIDECAR_NO_ROUTE', `no service is configured for ${JSON.stringify(host.slice(0, 100))}`), scope: undefined };
     }
@@ -63,6 +63,8 @@ export class OutboundRouter implements Http1Router {
       conn.remoteAddress,
       conn.localPort,
     );
-    return { pool: entry.pool, target, extraHeaders: '', scope: this.#observer.start(info) };
+    const policy = entry.policy;
+    policy.deposit(Date.now());
+    return { pool: entry.pool, target, extraHeaders: '', scope: this.#observer.start(info), timeoutMs: policy.timeoutFor(target), retry: policy };
   }
 }

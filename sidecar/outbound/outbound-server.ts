@@ -12,6 +12,7 @@ import { CoarseTimers } from '../pool/coarse-timers.ts';
 import { BalancedPool } from '../balance/balanced-pool.ts';
 import { BalancedConnector } from '../balance/balanced-connector.ts';
 import { EndpointMetrics } from '../balance/endpoint-metrics.ts';
+import { ServicePolicy } from '../balance/service-policy.ts';
 import { formatHostPort } from '../config/host-port.ts';
 import { MeshError } from '../../core/errors/mesh-error.ts';
 import { ClientConnections } from '../pool/client-connections.ts';
@@ -48,11 +49,13 @@ export interface OutboundServer extends ProxyServer {
   /**
    * Adds an HTTP service or replaces its identity-checked endpoint set at runtime (config reload,
    * cluster discovery). Endpoints still present keep their connections; removed ones finish
-   * their in-flight requests and close. A changed identity replaces all connections. HTTP/1.1
-   * only: h2 and tcp services keep the endpoints they started with.
+   * their in-flight requests and close (HTTP/1.1: `Connection: close` after their exchange;
+   * HTTP/2: GOAWAY once their streams finish; tcp: open connections run on, new ones go elsewhere).
+   * A changed identity replaces all connections. Timeouts, retry policy and routes apply to new
+   * requests. A tcp service cannot be added or change protocol at runtime (ZTMESH_CONFIG_INVALID).
    */
   updateService(name: string, target: ServiceTarget): void;
-  /** Takes one endpoint (`host:port`) out of an HTTP service; false when it was not there. */
+  /** Takes one endpoint (`host:port`) out of an HTTP service (HTTP/1.1 and h2); false when it was not there. */
   removeEndpoint(name: string, endpoint: string): boolean;
 }
 
@@ -64,8 +67,10 @@ export interface OutboundServer extends ProxyServer {
 export async function startOutbound(p: OutboundParams): Promise<OutboundServer> {
   const { limits, logger } = p;
   const metrics = new DataPlaneMetrics(p.metrics);
+  // Service and route timeouts share the sweep: fine enough for the shortest configured one.
+  const serviceTimeouts = [...p.services.values()].flatMap((t) => [t.timeoutMs ?? Infinity, ...(t.routes ?? []).map((r) => r.timeoutMs ?? Infinity)]);
   const timers = new CoarseTimers(
-    CoarseTimers.resolutionFor(Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs, limits.upstreamTimeoutMs, limits.connectTimeoutMs, limits.idleTimeoutMs)),
+    CoarseTimers.resolutionFor(Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs, limits.upstreamTimeoutMs, limits.connectTimeoutMs, limits.idleTimeoutMs, ...serviceTimeouts)),
   );
   const refusals = new RefusalLog(logger, metrics.refusals, 'outbound');
   const entries = new Map<string, ServiceEntry>();
@@ -84,9 +89,10 @@ export async function startOutbound(p: OutboundParams): Promise<OutboundServer> 
       },
       target.endpoints,
     );
-    return new ServiceEntry(target, pool);
+    return new ServiceEntry(target, pool, new ServicePolicy(target, pool, endpointMetrics, logger));
   };
   const tcp: TcpOutboundListener[] = [];
+  const tcpConnectors = new Map<string, BalancedConnector>();
   for (const [name, target] of p.services) {
     if (target.protocol === 'tcp') {
       if (target.listen === undefined || target.port === undefined) continue;
@@ -94,10 +100,12 @@ export async function startOutbound(p: OutboundParams): Promise<OutboundServer> 
         name,
         target.balancer ?? 'p2c-ewma',
         target.endpoints,
-        (endpoint) => new PeerConnector(endpoint, target.identity, p.credentials, p.trustDomains, 'ztmesh-tcp'),
+        (endpoint, identity) => new PeerConnector(endpoint, identity, p.credentials, p.trustDomains, 'ztmesh-tcp'),
         endpointMetrics,
         logger,
+        target.identity,
       );
+      tcpConnectors.set(name, connector);
       tcp.push(new TcpOutboundListener(name, connector, target.port, refusals, limits.maxConnectionsPerPeer, limits.connectTimeoutMs));
       continue;
     }
@@ -119,6 +127,9 @@ export async function startOutbound(p: OutboundParams): Promise<OutboundServer> 
     observer: p.observer,
     refusals,
     maxConcurrentStreams: limits.maxConcurrentStreams,
+    timers,
+    metrics: endpointMetrics,
+    logger,
   });
 
   /** Protocol detected from the first bytes: the HTTP/2 preface means h2c, anything else HTTP/1.1. */
@@ -189,9 +200,17 @@ export async function startOutbound(p: OutboundParams): Promise<OutboundServer> 
     await Promise.all([closeServer(server), ...tcp.map((l) => closeServer(l.server))]);
   };
   const updateService = (name: string, target: ServiceTarget): void => {
-    if (target.protocol !== 'http' || target.name !== name) {
-      throw new MeshError('ZTMESH_CONFIG_INVALID', `updateService(${JSON.stringify(name)}) takes an http target of the same name`);
+    if (target.name !== name) throw new MeshError('ZTMESH_CONFIG_INVALID', `updateService(${JSON.stringify(name)}) takes a target of the same name`);
+    const connector = tcpConnectors.get(name);
+    if ((connector !== undefined) !== (target.protocol === 'tcp')) {
+      // A tcp service needs a local listener: it cannot appear, disappear or change protocol at runtime.
+      throw new MeshError('ZTMESH_CONFIG_INVALID', `service ${JSON.stringify(name)} cannot change protocol or become a new tcp service at runtime (restart the sidecar)`);
     }
+    if (connector !== undefined) {
+      connector.update(target.endpoints, target.identity);
+      return;
+    }
+    h2.update(target);
     const entry = entries.get(name);
     if (entry === undefined || entry.target.identity !== target.identity || (entry.target.balancer ?? 'p2c-ewma') !== (target.balancer ?? 'p2c-ewma')) {
       entries.set(name, newEntry(target));
@@ -199,6 +218,7 @@ export async function startOutbound(p: OutboundParams): Promise<OutboundServer> 
       return;
     }
     entry.target = target;
+    entry.policy.update(target);
     entry.pool.update(target.endpoints);
   };
   return {

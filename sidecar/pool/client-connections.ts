@@ -7,6 +7,8 @@ export interface ClientConnection {
   readonly peer: PeerInfo | undefined;
   /** Finish the current exchange, then close (h2: GOAWAY). */
   drain(): void;
+  /** Shutdown notice: tell the peer to open nothing new here, still serving what arrives (h2: GOAWAY naming the highest stream id). */
+  notice?(): void;
 }
 
 /**
@@ -54,6 +56,10 @@ export class ClientConnections {
 
   drainAll(): void {
     for (const conn of this.#all.keys()) conn.drain();
+  }
+
+  noticeAll(): void {
+    for (const conn of this.#all.keys()) conn.notice?.();
   }
 
   destroyAll(): void {

@@ -8,7 +8,7 @@ import type { rateLimitCodes } from '../ratelimit/error-codes.ts';
 import { AuditLog, type AuditOptions } from './audit-log.ts';
 import { auditRecordFor, type AuditWorkload } from './audit-record.ts';
 import { type PeerSeries, RequestMetrics } from './request-metrics.ts';
-import type { RequestInfo, RequestObserver, RequestOutcome, RequestScope } from './request-observer.ts';
+import type { EventAttributes, RequestInfo, RequestObserver, RequestOutcome, RequestScope } from './request-observer.ts';
 import { endSpan, startTrace, type TraceTarget } from './request-tracing.ts';
 
 export interface RequestObserverOptions {
@@ -62,6 +62,10 @@ class ObservedRequest implements RequestScope, TraceTarget {
     this.#metrics.record(this.#series, this.#method, outcome.status, this.#decision, seconds);
     if (outcome.errorCode === RATE_LIMITED) this.#metrics.rateLimited(this.#series);
     if (this.span !== undefined) endSpan(this.span, this.#direction, outcome);
+  }
+
+  addEvent(name: string, attributes: EventAttributes): void {
+    if (this.span !== undefined && !this.#ended) this.span.addEvent(name, attributes);
   }
 }
 

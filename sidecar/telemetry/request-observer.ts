@@ -43,6 +43,23 @@ export interface RequestOutcome {
   readonly responseBytes: number;
 }
 
+/** How a response body is delimited on the wire, as a ResponseBodyTap receives it. */
+export type BodyFraming = 'none' | 'length' | 'chunked' | 'close';
+
+/**
+ * Reads a response body as it streams past, for an observer that asked for it (the API
+ * inventory's JSON sniffing). Sees the bytes the client receives, never alters, delays or keeps
+ * them: `data` runs synchronously on buf[start, end) (chunk framing included when `chunked`) and
+ * returns false once it wants no more (then `end` is not called); `end` marks the body complete.
+ */
+export interface ResponseBodyTap {
+  data(buf: Buffer, start: number, end: number): boolean;
+  end(): void;
+}
+
+/** Attributes of a span event (OpenTelemetry-compatible values). */
+export type EventAttributes = Readonly<Record<string, string | number | boolean>>;
+
 export interface RequestScope {
   /**
    * Propagation headers to add to the forwarded request, already serialized as
@@ -53,10 +70,23 @@ export interface RequestScope {
   /** The trace id, for log lines; undefined when not traced. */
   readonly traceId: string | undefined;
   end(outcome: RequestOutcome): void;
+  /**
+   * Optional: the final response head is known. `contentType` is the raw Content-Type value,
+   * `contentEncoded` whether a Content-Encoding other than identity applies. Returns a tap for the
+   * body or (the common case) undefined. Called at most once per request, before `end`.
+   */
+  response?(status: number, contentType: string | undefined, contentEncoded: boolean, framing: BodyFraming): ResponseBodyTap | undefined;
+  /** Optional: records an event on the request's span (nothing when the request is not traced). */
+  addEvent?(name: string, attributes: EventAttributes): void;
 }
 
 export interface RequestObserver {
-  start(info: RequestInfo): RequestScope;
+  /**
+   * `parent` is the scope the observers composed before this one opened for the same request
+   * (composeObservers), e.g. to add events to its span; scopes end in reverse order, so it is
+   * still open when this one ends.
+   */
+  start(info: RequestInfo, parent?: RequestScope): RequestScope;
 }
 
 const NO_SCOPE: RequestScope = Object.freeze({ forwardHeaders: '', traceId: undefined, end() {} });

@@ -1,5 +1,4 @@
-import { type Attributes, ROOT_CONTEXT, type Span, SpanKind, SpanStatusCode, trace, TraceFlags } from '@opentelemetry/api';
-import { TraceState } from '@opentelemetry/core';
+import type { Attributes, Span, SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { type IncomingTraceContext, parseB3Multi, parseB3Single, parseTraceparent } from '../../core/telemetry/trace-context.ts';
 import { shouldSample } from '../../core/telemetry/trace-sampling.ts';
 import type { TracingSetup } from '../../core/telemetry/tracing-setup.ts';
@@ -17,6 +16,12 @@ export function incomingContext(info: RequestInfo): Incoming {
   if (single !== undefined) return single;
   return parseB3Multi(info); // a method call: `header` may be a class method
 }
+
+// The OpenTelemetry API's enum values (stable in its spec), so that this module, loaded by every
+// sidecar, does not load the API: a sidecar with tracing off never loads OpenTelemetry at all.
+const SPAN_KIND_SERVER: SpanKind = 1;
+const SPAN_KIND_CLIENT: SpanKind = 2;
+const STATUS_ERROR: SpanStatusCode = 2;
 
 function isContext(incoming: Incoming): incoming is IncomingTraceContext {
   return incoming !== undefined && 'traceId' in incoming;
@@ -65,18 +70,8 @@ export function startTrace(setup: TracingSetup | undefined, info: RequestInfo, i
 }
 
 function startSpan(setup: TracingSetup, info: RequestInfo, traceId: string, parent: IncomingTraceContext | undefined): Span {
-  let context = ROOT_CONTEXT;
-  if (parent !== undefined) {
-    context = trace.setSpanContext(ROOT_CONTEXT, {
-      traceId,
-      spanId: parent.spanId,
-      traceFlags: parent.sampled === true ? TraceFlags.SAMPLED : TraceFlags.NONE,
-      isRemote: true,
-      traceState: parent.traceState === undefined ? undefined : new TraceState(parent.traceState),
-    });
-  } else {
-    setup.ids.presetTraceId(traceId); // the root span takes the trace id the sampler decided on
-  }
+  if (parent === undefined) setup.ids.presetTraceId(traceId); // the root span takes the trace id the sampler decided on
+  const context = setup.parentContext(parent === undefined ? undefined : { traceId, spanId: parent.spanId, sampled: parent.sampled === true, traceState: parent.traceState });
   const method = METHODS[methodIndex(info.method)]!;
   const attributes: Attributes = {
     'http.request.method': method === 'other' ? '_OTHER' : method,
@@ -97,7 +92,7 @@ function startSpan(setup: TracingSetup, info: RequestInfo, traceId: string, pare
     attributes['ztmesh.authz.reason'] = decision.reason;
   }
   const name = method === 'other' ? 'HTTP' : method;
-  return setup.tracer.startSpan(name, { kind: info.direction === 'inbound' ? SpanKind.SERVER : SpanKind.CLIENT, attributes }, context);
+  return setup.tracer.startSpan(name, { kind: info.direction === 'inbound' ? SPAN_KIND_SERVER : SPAN_KIND_CLIENT, attributes }, context);
 }
 
 /** Ends a request span with the response facts; 5xx (and 4xx on the client side) mark an error. */
@@ -110,7 +105,7 @@ export function endSpan(span: Span, direction: 'inbound' | 'outbound', outcome: 
   const failed = outcome.status === 0 || outcome.status >= 500 || (direction === 'outbound' && outcome.status >= 400);
   if (failed) {
     if (outcome.errorCode === undefined) span.setAttribute('error.type', outcome.status === 0 ? 'no_response' : String(outcome.status));
-    span.setStatus({ code: SpanStatusCode.ERROR });
+    span.setStatus({ code: STATUS_ERROR });
   }
   span.end();
 }

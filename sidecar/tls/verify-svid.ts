@@ -1,6 +1,6 @@
 import type { X509Certificate } from 'node:crypto';
-import { x509 } from '../../ca/x509-lib.ts';
 import { parseSpiffeId, type SpiffeId } from '../../core/spiffe/spiffe-id.ts';
+import { readSvidExtensions } from './svid-extensions.ts';
 
 /** What the SVID rules need from a leaf, parsed once per certificate (cached by fingerprint). */
 interface LeafFacts {
@@ -16,14 +16,8 @@ function leafFacts(cert: X509Certificate): LeafFacts {
   const key = cert.fingerprint256;
   const cached = factsCache.get(key);
   if (cached !== undefined) return cached;
-  const parsed = new x509.X509Certificate(new Uint8Array(cert.raw));
-  const basic = parsed.getExtension(x509.BasicConstraintsExtension);
-  const usage = parsed.getExtension(x509.KeyUsagesExtension);
-  const san = parsed.getExtension(x509.SubjectAlternativeNameExtension);
-  const uris: string[] = [];
-  if (san !== null) for (const name of san.names.items) if (name.type === 'url') uris.push(name.value);
-  const signsCerts = usage !== null && (usage.usages & (x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign)) !== 0;
-  const facts: LeafFacts = { isCa: cert.ca || (basic !== null && basic.ca), signsCerts, uris };
+  const extensions = readSvidExtensions(cert.raw);
+  const facts: LeafFacts = { isCa: cert.ca || extensions.isCa, signsCerts: extensions.signsCerts, uris: extensions.uris };
   if (factsCache.size >= MAX_CACHED) factsCache.delete(factsCache.keys().next().value!);
   factsCache.set(key, facts);
   return facts;
