@@ -21,7 +21,7 @@ export function applyJsonPatch(document: unknown, ops: readonly JsonPatchOp[]): 
     let parent: unknown = root;
     for (const token of tokens) {
       if (parent === null || typeof parent !== 'object') throw new Error(`path ${op.path} does not exist`);
-      parent = (parent as Record<string, unknown>)[token];
+      parent = Object.hasOwn(parent, token) ? (parent as Record<string, unknown>)[token] : undefined;
     }
     if (Array.isArray(parent)) {
       const index = last === '-' ? parent.length : Number(last);
@@ -34,7 +34,8 @@ export function applyJsonPatch(document: unknown, ops: readonly JsonPatchOp[]): 
       const obj = parent as Record<string, unknown>;
       if (op.op !== 'add' && !Object.hasOwn(obj, last)) throw new Error(`path ${op.path} does not exist`);
       if (op.op === 'remove') delete obj[last];
-      else obj[last] = structuredClone(op.value);
+      // An own data property even for keys such as `__proto__` (assignment would set the prototype).
+      else Object.defineProperty(obj, last, { value: structuredClone(op.value), writable: true, enumerable: true, configurable: true });
     } else {
       throw new Error(`path ${op.path} does not exist`);
     }

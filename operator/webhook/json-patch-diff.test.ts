@@ -26,6 +26,13 @@ describe('diffJsonPatch', () => {
     expect(diffJsonPatch({ a: [1, { b: null }] }, { a: [1, { b: null }] })).toEqual([]);
   });
 
+  it('handles a `__proto__` key as an ordinary member (found by the property below)', () => {
+    const b = JSON.parse('{"__proto__":false,"x":{"__proto__":{"y":1}}}') as unknown;
+    const patched = applyJsonPatch({}, diffJsonPatch({}, b));
+    expect(patched).toEqual(b);
+    expect(Object.getPrototypeOf(patched)).toBe(Object.prototype);
+  });
+
   it('applying the diff of any two JSON documents to the first yields the second', () => {
     const json = fc.jsonValue({ maxDepth: 4 });
     fc.assert(
