@@ -5,27 +5,19 @@ import type { PeerInfo } from '../tls/peer-info.ts';
 import type { Refusal } from '../errors/refusal.ts';
 import type { Http1Context } from './http1-context.ts';
 import type { Route, RoutedRefusal, RetryReason } from './http1-router.ts';
-import { isRefusal, refusal } from '../errors/refusal.ts';
-import { BodyBuffer, dropFramingHeaders } from '../validation/body-buffer.ts';
+import { refusal } from '../errors/refusal.ts';
+import type { BodyBuffer } from '../validation/body-buffer.ts';
 import { errorResponse } from '../errors/error-response.ts';
 import { upstreamRefusal } from '../errors/upstream-refusal.ts';
 import { ClientBytes } from './client-bytes.ts';
 import { RequestHead } from './request-head.ts';
 import { R_CLOSE, R_DONE, R_HEAD, ResponseReader } from './response-reader.ts';
-import { B_CHUNKED, B_LENGTH, B_NONE, FRAME_ERROR, RequestBodyFramer } from './request-body-framer.ts';
+import { B_LENGTH, B_NONE, FRAME_ERROR, RequestBodyFramer } from './request-body-framer.ts';
 import { forwardRequestHead } from './forward-request-head.ts';
 import { requestIds } from './request-id.ts';
-
-// Connection states.
-const S_HEAD = 0; // reading a request head (or idle between requests)
-const S_CONNECTING = 1; // head parsed, waiting for an upstream connection
-const S_EXCHANGE = 2; // request body and/or response flowing
-const S_TUNNEL = 3; // after a 101: raw bytes both ways
-const S_CLOSED = 4;
-const S_ROUTING = 5; // head parsed, the router's decision pending (an end-user token being verified)
-const S_BUFFERING = 6; // routed to a validated route: its body is read whole and checked before connecting
-
-const CONTINUE = Buffer.from('HTTP/1.1 100 Continue\r\n\r\n', 'latin1');
+import { S_BUFFERING, S_CLOSED, S_CONNECTING, S_EXCHANGE, S_HEAD, S_ROUTING, S_TUNNEL } from './connection-states.ts';
+import { expire } from './connection-deadlines.ts';
+import { bufferBody, startBuffering } from './validated-body.ts';
 
 /** Outbound: a request body up to this size (Content-Length) is kept, so the request can be replayed. */
 const MAX_REPLAY_BODY = 64 * 1024;
@@ -122,7 +114,7 @@ export class Http1Connection implements UpstreamOwner, Expirable {
         return;
       case S_BUFFERING:
         this.deadline = this.ctx.timers.now + this.ctx.limits.requestTimeoutMs;
-        this.bufferBody(chunk, 0);
+        bufferBody(this, chunk, 0);
         return;
       case S_CONNECTING:
       case S_ROUTING:
@@ -229,7 +221,7 @@ export class Http1Connection implements UpstreamOwner, Expirable {
     this.body.start(head);
     this.replayable = route.retry !== undefined && route.retry !== null && this.body.mode === B_LENGTH && head.contentLength <= MAX_REPLAY_BODY;
     if (route.bodyCheck !== undefined && this.body.mode !== B_NONE) {
-      this.startBuffering();
+      startBuffering(this);
       return;
     }
     this.headBuf = forwardRequestHead(head, route.target, `${route.extraHeaders}x-request-id: ${requestId}\r\n${route.scope.forwardHeaders}`);
@@ -336,42 +328,7 @@ export class Http1Connection implements UpstreamOwner, Expirable {
   }
 
   onExpire(now: number): void {
-    const limits = this.ctx.limits;
-    if (this.responseBy !== 0 && now >= this.responseBy && (this.state === S_CONNECTING || this.state === S_EXCHANGE) && !this.res.started) {
-      this.route!.retry?.timedOut(this.upstream);
-      this.dropUpstream();
-      this.failBeforeResponse(refusal(504, 'ZTMESH_BALANCE_TIMEOUT', `${this.route!.pool.name} sent no response head within ${this.route!.timeoutMs} ms`));
-      return;
-    }
-    switch (this.state) {
-      case S_HEAD:
-        if (this.input.partial) {
-          this.refuse(refusal(408, 'ZTMESH_SIDECAR_HEADERS_TIMEOUT', `request head not complete within ${limits.headersTimeoutMs} ms`), requestIds.next(), true);
-        } else {
-          this.endGracefully();
-        }
-        return;
-      case S_BUFFERING:
-        this.failBeforeResponse(refusal(408, 'ZTMESH_SIDECAR_REQUEST_TIMEOUT', `request body stalled for ${limits.requestTimeoutMs} ms`));
-        return;
-      case S_CONNECTING:
-        this.dropUpstream();
-        this.failBeforeResponse(refusal(504, 'ZTMESH_SIDECAR_UPSTREAM_TIMEOUT', `connecting to ${this.route!.pool.name} took longer than ${limits.connectTimeoutMs} ms`));
-        return;
-      case S_EXCHANGE:
-        this.dropUpstream();
-        if (this.res.started) {
-          this.logAbort('upstream stalled mid-response');
-          this.socket.destroy();
-        } else if (!this.reqDone) {
-          this.failBeforeResponse(refusal(408, 'ZTMESH_SIDECAR_REQUEST_TIMEOUT', `request body stalled for ${limits.requestTimeoutMs} ms`));
-        } else {
-          this.failBeforeResponse(refusal(504, 'ZTMESH_SIDECAR_UPSTREAM_TIMEOUT', `${this.route!.pool.name} did not answer within ${limits.upstreamTimeoutMs} ms`));
-        }
-        return;
-      default:
-        this.abort();
-    }
+    expire(this, now);
   }
 
   /**
@@ -382,50 +339,6 @@ export class Http1Connection implements UpstreamOwner, Expirable {
   drain(): void {
     this.closeAfter = true;
     if (this.state === S_HEAD && !this.input.partial && this.requestId !== '') this.endGracefully();
-  }
-
-  // ---- request validation (sidecar/validation): the body read whole, checked, then forwarded ----
-
-  startBuffering(): void {
-    this.state = S_BUFFERING;
-    (this.bodyBuffer ??= new BodyBuffer()).reset();
-    // A client waiting for 100 Continue gets it from here (its Expect header is not forwarded).
-    if (this.head!.expectContinue && !this.head!.http10) this.socket.write(CONTINUE);
-    this.deadline = this.ctx.timers.now + this.ctx.limits.requestTimeoutMs;
-    const rest = this.input.take();
-    if (rest !== null) this.bufferBody(rest, 0);
-    if (this.state === S_BUFFERING) this.socket.resume();
-  }
-
-  bufferBody(buf: Buffer, start: number): void {
-    const msgEnd = this.body.frame(buf, start, this.route!.maxBodyBytes ?? this.ctx.limits.maxBodyBytes);
-    if (msgEnd === FRAME_ERROR) {
-      this.failRequestBody(this.body.error!);
-      return;
-    }
-    if (msgEnd > start) this.bodyBuffer!.add(start === 0 && msgEnd === buf.length ? buf : buf.subarray(start, msgEnd));
-    if (!this.body.done) return;
-    if (msgEnd < buf.length) {
-      this.input.keep(buf, msgEnd);
-      this.checkBacklog();
-    }
-    // Read whole: whatever the check says, the connection's stream state is known again.
-    this.reqDone = true;
-    const head = this.head!;
-    const route = this.route!;
-    const checked = route.bodyCheck!.run(this.bodyBuffer!.take(), this.body.mode === B_CHUNKED, head.header('content-type'));
-    if (isRefusal(checked)) {
-      this.failBeforeResponse(checked);
-      return;
-    }
-    // Forwarded unchanged, re-framed with Content-Length, in one write with the head (and replayable like a bodyless request).
-    dropFramingHeaders(head);
-    const extra = `${route.extraHeaders}x-request-id: ${this.requestId}\r\n${route.scope.forwardHeaders}content-length: ${checked.length}\r\n`;
-    this.headBuf = Buffer.concat([forwardRequestHead(head, route.target, extra), checked]);
-    this.body.mode = B_NONE;
-    this.reqDone = false;
-    this.state = S_CONNECTING;
-    this.acquireUpstream(false);
   }
 
   // ---- upstream side -----------------------------------------------------------------------
@@ -538,16 +451,16 @@ export class Http1Connection implements UpstreamOwner, Expirable {
     this.failBeforeResponse(upstreamRefusal(this.upstreamError, this.route!.pool.name));
   }
 
-  /**
-   * The attempt on `failed` ended in a gateway error or a reset before any response byte reached
-   * the client: try again elsewhere when the request can be replayed (no body: the head is still
-   * here) and the route's policy allows it (method or route, attempts, budget). False: no retry.
-   */
   /** The request can be sent again: no body, or a kept one that was forwarded whole; never an upgrade. */
   canReplay(): boolean {
     return (this.body.mode === B_NONE || (this.replayable && this.body.done)) && !this.head!.isUpgrade();
   }
 
+  /**
+   * The attempt on `failed` ended in a gateway error or a reset before any response byte reached
+   * the client: try again elsewhere when the request can be replayed (no body: the head is still
+   * here) and the route's policy allows it (method or route, attempts, budget). False: no retry.
+   */
   retryAfter(reason: RetryReason, failed: Upstream | null): boolean {
     const route = this.route!;
     const decider = route.retry;
