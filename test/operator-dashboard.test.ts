@@ -8,8 +8,9 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_ACCEPTED_REPORT_BYTES } from '../operator/distribute/distribution-proto.ts';
 import { reportMessage } from '../operator/report/report-fixtures.ts';
-import { FakeKubeApiServer } from '../operator/testing/fake-kube-api.ts';
+import type { FakeKubeApiServer } from '../operator/testing/fake-kube-api.ts';
 import { createMeshIdentities, type MeshIdentities } from '../operator/testing/mesh-identities.ts';
+import { startOperatorFixture } from '../operator/testing/operator-fixture.ts';
 import { startOperatorProcess, type OperatorProcess } from '../operator/testing/operator-process.ts';
 import { openRawSubscription, type RawSubscription } from '../operator/testing/raw-subscription.ts';
 import { httpGet, killAll, startSidecar, yaml, ZTMESH_BIN, ZtmeshProcess, type SidecarAddresses } from './helpers/sidecar-process.ts';
@@ -90,19 +91,15 @@ async function writeSidecar(name: 'orders' | 'web', podName: string, extra: Reco
 beforeAll(async () => {
   ids = await createMeshIdentities(TD);
   dir = mkdtempSync(join(tmpdir(), 'ztmesh-operator-dashboard-'));
-  const op = await ids.operator();
-  writeFileSync(join(dir, 'op.pem'), op.certChainPem);
-  writeFileSync(join(dir, 'op-key.pem'), op.keyPem, { mode: 0o600 });
-  writeFileSync(join(dir, 'bundle.pem'), op.bundlePem);
   writeFileSync(join(dir, 'token'), `${TOKEN}\n`, { mode: 0o600 });
-  api = await FakeKubeApiServer.start({ bookmarkMs: 500 });
-  writeFileSync(join(dir, 'kubeconfig'), api.kubeConfig().exportConfig());
+  const fixture = await startOperatorFixture(dir, ids, TD);
+  api = fixture.api;
   for (const ns of ['shop', 'ztmesh-system']) api.apply('namespaces', { metadata: { name: ns } });
   for (const sa of ['orders', 'web']) api.apply('serviceaccounts', { metadata: { name: sa, namespace: 'shop' } });
   api.apply('pods', pod('orders-1', 'orders', 'orders'));
   api.apply('pods', pod('orders-9', 'orders', 'orders'));
   api.apply('pods', pod('web-1', 'web', 'web'));
-  common = ['--kubeconfig', join(dir, 'kubeconfig'), '--trust-domain', TD, '--cert-file', join(dir, 'op.pem'), '--key-file', join(dir, 'op-key.pem'), '--bundle-file', join(dir, 'bundle.pem'), '--admin', '127.0.0.1:0', '--id', 'operator-0', '--distribution-listen', '127.0.0.1:0'];
+  common = [...fixture.args, '--distribution-listen', '127.0.0.1:0'];
   operator = await startOperatorProcess([...common, '--dashboard-listen', '0.0.0.0:0', '--dashboard-token-file', join(dir, 'token'), '--report-grace', '2s']);
   app = createServer((req, res) => {
     res.setHeader('content-type', 'application/json');

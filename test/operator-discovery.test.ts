@@ -1,11 +1,12 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { Agent, createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FakeKubeApiServer } from '../operator/testing/fake-kube-api.ts';
+import type { FakeKubeApiServer } from '../operator/testing/fake-kube-api.ts';
 import { createMeshIdentities, type MeshIdentities } from '../operator/testing/mesh-identities.ts';
+import { startOperatorFixture } from '../operator/testing/operator-fixture.ts';
 import { startOperatorProcess, type OperatorProcess } from '../operator/testing/operator-process.ts';
 import { httpGet, killAll, metricValue, startSidecar, writeIdentityFiles, writeSidecarConfig, type HttpResult, type SidecarAddresses, type ZtmeshProcess } from './helpers/sidecar-process.ts';
 
@@ -98,12 +99,8 @@ async function inboundConnections(name: Name): Promise<number> {
 beforeAll(async () => {
   ids = await createMeshIdentities(TD);
   dir = mkdtempSync(join(tmpdir(), 'ztmesh-operator-discovery-'));
-  const op = await ids.operator();
-  writeFileSync(join(dir, 'op.pem'), op.certChainPem);
-  writeFileSync(join(dir, 'op-key.pem'), op.keyPem, { mode: 0o600 });
-  writeFileSync(join(dir, 'op-bundle.pem'), op.bundlePem);
-  api = await FakeKubeApiServer.start({ bookmarkMs: 500 });
-  writeFileSync(join(dir, 'kubeconfig'), api.kubeConfig().exportConfig());
+  const fixture = await startOperatorFixture(dir, ids, TD);
+  api = fixture.api;
   api.apply('namespaces', { metadata: { name: 'shop', labels: { 'ztmesh.io/inject': 'enabled' } } });
   api.apply('namespaces', { metadata: { name: 'ztmesh-system' } });
   for (const sa of ['orders', 'web', 'impostor', 'pay']) api.apply('serviceaccounts', { metadata: { name: sa, namespace: 'shop' } });
@@ -114,10 +111,7 @@ beforeAll(async () => {
     apiVersion: 'ztmesh.io/v1alpha1', kind: 'AuthorizationPolicy', metadata: { name: 'orders-allow-web', namespace: 'shop' },
     spec: { selector: { matchLabels: { app: 'orders' } }, action: 'ALLOW', rules: [{ from: [{ source: { principals: [`${TD}/ns/shop/sa/web`] } }] }] },
   });
-  operator = await startOperatorProcess([
-    '--kubeconfig', join(dir, 'kubeconfig'), '--trust-domain', TD, '--cert-file', join(dir, 'op.pem'), '--key-file', join(dir, 'op-key.pem'),
-    '--bundle-file', join(dir, 'op-bundle.pem'), '--admin', '127.0.0.1:0', '--id', 'operator-0', '--distribution-listen', '127.0.0.1:0',
-  ]);
+  operator = await startOperatorProcess([...fixture.args, '--distribution-listen', '127.0.0.1:0']);
   await sidecar('orders-1', 'orders', 'orders-1', await app('orders-1'));
   await sidecar('orders-2', 'orders', 'orders-2', await app('orders-2'));
   // Runs as service account "impostor"; the EndpointSlice will say its address is pod orders-3's.

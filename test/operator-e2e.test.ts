@@ -8,8 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../cli/main.ts';
 import { buildRequestAttributes } from '../core/policy/build-request.ts';
 import { silentLogger } from '../core/telemetry/logger.ts';
-import { FakeKubeApiServer } from '../operator/testing/fake-kube-api.ts';
+import type { FakeKubeApiServer } from '../operator/testing/fake-kube-api.ts';
 import { createMeshIdentities, type MeshIdentities } from '../operator/testing/mesh-identities.ts';
+import { startOperatorFixture } from '../operator/testing/operator-fixture.ts';
 import { startOperatorProcess, type OperatorProcess } from '../operator/testing/operator-process.ts';
 import type { AppliedSnapshot } from '../sidecar/control/apply-snapshot.ts';
 import { startPolicySubscriber, type PolicySubscriber } from '../sidecar/control/policy-subscriber.ts';
@@ -64,17 +65,13 @@ function policyStatus(name: string): { conditions?: { type: string; status: stri
 beforeAll(async () => {
   ids = await createMeshIdentities(TD);
   dir = mkdtempSync(join(tmpdir(), 'ztmesh-operator-e2e-'));
-  const op = await ids.operator();
-  writeFileSync(join(dir, 'svid.pem'), op.certChainPem);
-  writeFileSync(join(dir, 'svid-key.pem'), op.keyPem, { mode: 0o600 });
-  writeFileSync(join(dir, 'bundle.pem'), op.bundlePem);
-  api = await FakeKubeApiServer.start({ bookmarkMs: 500 });
-  writeFileSync(join(dir, 'kubeconfig'), api.kubeConfig().exportConfig());
+  const fixture = await startOperatorFixture(dir, ids, TD);
+  api = fixture.api;
   for (const ns of ['shop', 'ztmesh-system']) api.apply('namespaces', { metadata: { name: ns } });
   for (const sa of ['orders', 'web']) api.apply('serviceaccounts', { metadata: { name: sa, namespace: 'shop' } });
   api.apply('pods', pod('orders-1', 'orders', 'orders'));
   api.apply('pods', pod('web-1', 'web', 'web'));
-  const common = ['--kubeconfig', join(dir, 'kubeconfig'), '--trust-domain', TD, '--cert-file', join(dir, 'svid.pem'), '--key-file', join(dir, 'svid-key.pem'), '--bundle-file', join(dir, 'bundle.pem'), '--admin', '127.0.0.1:0', '--id', 'operator-0'];
+  const common = fixture.args;
   operator = await startOperatorProcess([...common, '--distribution-listen', '127.0.0.1:0']);
   operatorArgs = [...common, '--distribution-listen', `127.0.0.1:${operator.distributionPort}`];
   for (const [pod, sa] of [['orders-1', 'orders'], ['web-1', 'web']] as const) {
@@ -192,8 +189,8 @@ describe('operator end to end', () => {
 
   it('rotates its serving SVID when the identity files change', async () => {
     const next = await ids.operator();
-    writeFileSync(join(dir, 'svid-key.pem'), next.keyPem, { mode: 0o600 });
-    writeFileSync(join(dir, 'svid.pem'), next.certChainPem);
+    writeFileSync(join(dir, 'op-key.pem'), next.keyPem, { mode: 0o600 });
+    writeFileSync(join(dir, 'op.pem'), next.certChainPem);
     await until(() => operator!.logs.some((l) => l['msg'] === 'distribution serving identity rotated'), 'rotation', 20_000);
     const creds = await ids.sidecar('shop', 'orders');
     const served = await new Promise<string>((resolve, reject) => {

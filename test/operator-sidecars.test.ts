@@ -4,8 +4,9 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FakeKubeApiServer } from '../operator/testing/fake-kube-api.ts';
+import type { FakeKubeApiServer } from '../operator/testing/fake-kube-api.ts';
 import { createMeshIdentities, type MeshIdentities } from '../operator/testing/mesh-identities.ts';
+import { startOperatorFixture } from '../operator/testing/operator-fixture.ts';
 import { startOperatorProcess, type OperatorProcess } from '../operator/testing/operator-process.ts';
 import { httpGet, killAll, startSidecar, yaml, ZtmeshProcess, type SidecarAddresses } from './helpers/sidecar-process.ts';
 
@@ -68,17 +69,13 @@ async function writeSidecar(name: 'orders' | 'web', podName: string, extra: Reco
 beforeAll(async () => {
   ids = await createMeshIdentities(TD);
   dir = mkdtempSync(join(tmpdir(), 'ztmesh-operator-sidecars-'));
-  const op = await ids.operator();
-  writeFileSync(join(dir, 'op.pem'), op.certChainPem);
-  writeFileSync(join(dir, 'op-key.pem'), op.keyPem, { mode: 0o600 });
-  writeFileSync(join(dir, 'bundle.pem'), op.bundlePem);
-  api = await FakeKubeApiServer.start({ bookmarkMs: 500 });
-  writeFileSync(join(dir, 'kubeconfig'), api.kubeConfig().exportConfig());
+  const fixture = await startOperatorFixture(dir, ids, TD);
+  api = fixture.api;
   for (const ns of ['shop', 'ztmesh-system']) api.apply('namespaces', { metadata: { name: ns } });
   for (const sa of ['orders', 'web']) api.apply('serviceaccounts', { metadata: { name: sa, namespace: 'shop' } });
   api.apply('pods', pod('orders-1', 'orders', 'orders'));
   api.apply('pods', pod('web-1', 'web', 'web'));
-  const common = ['--kubeconfig', join(dir, 'kubeconfig'), '--trust-domain', TD, '--cert-file', join(dir, 'op.pem'), '--key-file', join(dir, 'op-key.pem'), '--bundle-file', join(dir, 'bundle.pem'), '--admin', '127.0.0.1:0', '--id', 'operator-0'];
+  const common = fixture.args;
   operator = await startOperatorProcess([...common, '--distribution-listen', '127.0.0.1:0']);
   operatorArgs = [...common, '--distribution-listen', `127.0.0.1:${operator.distributionPort}`];
   app = createServer((req, res) => res.end(`orders app: ${req.url}`));
