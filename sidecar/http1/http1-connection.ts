@@ -1,4 +1,5 @@
 import type { Socket } from 'node:net';
+import { TLSSocket } from 'node:tls';
 import type { Expirable } from '../pool/coarse-timers.ts';
 import type { Upstream, UpstreamOwner } from '../pool/upstream-pool.ts';
 import type { PeerInfo } from '../tls/peer-info.ts';
@@ -69,6 +70,13 @@ export class Http1Connection implements UpstreamOwner, Expirable {
   /** Outbound, a small Content-Length body: its bytes as forwarded, kept for a replay. */
   replayable = false;
   readonly replay: Buffer[] = [];
+  /**
+   * The client socket is TLS: a write handed straight to it (nothing queued before) is encrypted
+   * into OpenSSL's buffer before write() returns, so the bytes written are not referenced later.
+   */
+  readonly #encryptsOnWrite: boolean;
+  /** Since the last upstream read began, a write went into a queue (the socket was busy or corked). */
+  #queuedWrite = false;
 
   constructor(socket: Socket, ctx: Http1Context, peer: PeerInfo | undefined, onClosed: (conn: Http1Connection) => void) {
     this.socket = socket;
@@ -78,6 +86,7 @@ export class Http1Connection implements UpstreamOwner, Expirable {
     this.localPort = socket.localPort ?? 0;
     this.#onClosed = onClosed;
     this.res = new ResponseReader(this);
+    this.#encryptsOnWrite = socket instanceof TLSSocket;
     this.deadline = ctx.timers.now + ctx.limits.idleTimeoutMs;
     ctx.timers.add(this);
     socket.setNoDelay(true);
@@ -379,24 +388,31 @@ export class Http1Connection implements UpstreamOwner, Expirable {
     }
   }
 
-  onUpstreamData(up: Upstream, chunk: Buffer): void {
-    if (up !== this.upstream) return;
+  /**
+   * Response bytes from the upstream. Returns true when `chunk` may still be referenced after this
+   * returns (queued in the client socket's write buffer, or kept as part of an unfinished head),
+   * so a reused read buffer must not be overwritten.
+   */
+  onUpstreamData(up: Upstream, chunk: Buffer): boolean {
+    if (up !== this.upstream) return false;
+    this.#queuedWrite = false;
     this.deadline = this.ctx.timers.now + this.ctx.limits.upstreamTimeoutMs;
     if (this.state === S_TUNNEL) {
       this.deadline = this.ctx.timers.now + this.ctx.limits.idleTimeoutMs;
       this.writeDown(chunk);
-      return;
-    }
-    this.res.bytes += chunk.length;
-    if (this.res.state === R_HEAD) {
+    } else {
+      this.res.bytes += chunk.length;
       // Head and body of a small response leave in one write (one TLS record, one syscall): see readHead.
-      this.res.readHead(chunk);
-      return;
+      if (this.res.state === R_HEAD) this.res.readHead(chunk);
+      else this.res.relayBody(chunk, 0);
     }
-    this.res.relayBody(chunk, 0);
+    const socket = this.socket;
+    if (this.res.pending !== null || socket.destroyed) return true;
+    return this.#encryptsOnWrite ? this.#queuedWrite : socket.writableLength > 0;
   }
 
   writeDown(data: Buffer): void {
+    if (this.socket.writableLength > 0 || this.socket.writableCorked > 0) this.#queuedWrite = true;
     if (!this.socket.write(data) && this.upstream !== null) {
       this.upstream.socket.pause();
       this.resPaused = true;

@@ -34,8 +34,9 @@ class FakeOwner implements UpstreamOwner {
     this.events.push('connect');
     this.#resolve();
   }
-  onUpstreamData(): void {
+  onUpstreamData(): boolean {
     this.events.push('data');
+    return false;
   }
   onUpstreamEnd(): void {
     this.events.push('end');

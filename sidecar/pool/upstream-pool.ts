@@ -1,10 +1,12 @@
 import type { Socket } from 'node:net';
 import type { CoarseTimers, Expirable } from './coarse-timers.ts';
+import type { ReadSink } from './reused-read-buffer.ts';
 
 /** Whoever currently uses an upstream connection (one exchange at a time) receives its events. */
 export interface UpstreamOwner {
   onUpstreamConnect(up: Upstream): void;
-  onUpstreamData(up: Upstream, chunk: Buffer): void;
+  /** Returns true when it may still reference `chunk` after returning (queued in a write buffer, kept). */
+  onUpstreamData(up: Upstream, chunk: Buffer): boolean;
   onUpstreamEnd(up: Upstream): void;
   onUpstreamError(up: Upstream, err: Error): void;
   onUpstreamClose(up: Upstream): void;
@@ -14,8 +16,11 @@ export interface UpstreamOwner {
 /** Opens a new connection to one destination; `readyEvent` is 'connect' (plain) or 'secureConnect' (TLS). */
 export interface Connector {
   readonly readyEvent: 'connect' | 'secureConnect';
-  /** Throws a MeshError when no connection can be attempted (e.g. no credentials). */
-  connect(): Socket;
+  /**
+   * Throws a MeshError when no connection can be attempted (e.g. no credentials). A connector that
+   * can read into a reused buffer delivers reads to `sink` instead of emitting 'data'.
+   */
+  connect(sink?: ReadSink): Socket;
 }
 
 /**
@@ -32,7 +37,7 @@ export interface ExchangeHooks {
 }
 
 /** One pooled connection to an upstream (the local app, or a peer sidecar over mTLS). */
-export class Upstream implements Expirable {
+export class Upstream implements Expirable, ReadSink {
   /** The transport; replaced (with `pool`) only while not yet connected, when the exchange fails over. */
   socket: Socket;
   pool: UpstreamPool;
@@ -49,10 +54,24 @@ export class Upstream implements Expirable {
   /** Endpoints this exchange already moved away from after connect failures. */
   failovers = 0;
 
-  constructor(pool: UpstreamPool, socket: Socket, readyEvent: 'connect' | 'secureConnect') {
+  constructor(pool: UpstreamPool, connector: Connector) {
     this.pool = pool;
-    this.socket = socket;
-    this.attach(socket, readyEvent);
+    this.socket = connector.connect(this);
+    this.attach(this.socket, connector.readyEvent);
+  }
+
+  /** Bytes read from `socket` (as 'data' or into a reused read buffer); true when the owner kept a reference. */
+  onRead(socket: Socket, chunk: Buffer): boolean {
+    if (socket !== this.socket) return false;
+    if (this.owner === null) {
+      this.pool.discard(this); // an idle upstream must not talk
+      return false;
+    }
+    if (!this.answered && this.exchangeStart !== 0) {
+      this.answered = true;
+      this.pool.hooks?.firstByte(this, chunk);
+    }
+    return this.owner.onUpstreamData(this, chunk);
   }
 
   /** Binds the socket's events; events of a socket this upstream has since left are ignored. */
@@ -74,18 +93,7 @@ export class Upstream implements Expirable {
       socket.setNoDelay(true);
       if (this.owner !== null) this.owner.onUpstreamConnect(this);
     });
-    socket.on('data', (chunk: Buffer) => {
-      if (socket !== this.socket) return;
-      if (this.owner === null) {
-        this.pool.discard(this); // an idle upstream must not talk
-        return;
-      }
-      if (!this.answered && this.exchangeStart !== 0) {
-        this.answered = true;
-        this.pool.hooks?.firstByte(this, chunk);
-      }
-      this.owner.onUpstreamData(this, chunk);
-    });
+    socket.on('data', (chunk: Buffer) => this.onRead(socket, chunk));
     socket.on('end', () => {
       if (socket !== this.socket) return;
       if (this.owner !== null) this.owner.onUpstreamEnd(this);
@@ -154,8 +162,7 @@ export class UpstreamPool {
 
   /** Always a fresh connection (used to retry after a stale keep-alive connection). */
   connectNew(owner: UpstreamOwner): Upstream {
-    const socket = this.#connector.connect();
-    const up = new Upstream(this, socket, this.#connector.readyEvent);
+    const up = new Upstream(this, this.#connector);
     up.owner = owner;
     this.#all.add(up);
     this.hooks?.begin(up);
@@ -167,7 +174,7 @@ export class UpstreamPool {
    * a fresh connection to this pool's destination, same owner. Throws like `connectNew`.
    */
   adopt(up: Upstream, from: UpstreamPool): void {
-    const socket = this.#connector.connect();
+    const socket = this.#connector.connect(up);
     from.#all.delete(up);
     from.#timers.delete(up);
     const old = up.socket;

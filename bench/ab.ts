@@ -1,0 +1,107 @@
+/**
+ * A/B check of a data-plane change (not part of `npm run bench`): the ztmesh pair from this checkout
+ * and, with --baseline DIR, from another checkout (e.g. `git worktree add /tmp/base HEAD~1`), each
+ * against the Node TLS byte pipe, alternating over rounds in one run, with the bench's app, PKI and
+ * configs. Prints per round and as medians: requests/s (or MB/s), the ratio to the byte pipe, and
+ * CPU-seconds per 1,000 requests per sidecar. The byte pipe is the steadier yardstick on a shared
+ * machine: nginx's figure moves more between runs than either Node contender's.
+ *
+ *   node bench/ab.ts [--baseline DIR] [--env K=V]... [--baseline-env K=V]... [--path /small]
+ *                    [--connections 16] [--rounds 5] [--seconds 5]
+ *
+ * --env / --baseline-env add environment variables to either pair's sidecars (e.g.
+ * ZTMESH_SIDECAR_V8_FLAGS=...); --baseline-env alone compares two settings of this checkout.
+ */
+import { existsSync, realpathSync, rmSync } from 'node:fs';
+import { mkdir, mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { startApps } from './harness/apps.ts';
+import type { BenchEnv } from './harness/bench-env.ts';
+import { ChildGroup } from './harness/child-processes.ts';
+import type { ContenderSpec, RunningContender } from './harness/contender.ts';
+import { nodeTlsPipe } from './harness/contenders/node-tls-pipe.ts';
+import { ztmeshPair } from './harness/contenders/ztmesh-pair.ts';
+import { OtlpSink } from './harness/otlp-sink.ts';
+import { createBenchPki } from './harness/pki.ts';
+import { sampleProcess } from './harness/proc-stats.ts';
+import { median } from './harness/stats.ts';
+import { ensureTools } from './harness/tools.ts';
+import { runWrk } from './harness/wrk.ts';
+
+const repoRoot = fileURLToPath(new URL('..', import.meta.url));
+const { values } = parseArgs({
+  options: {
+    baseline: { type: 'string' }, env: { type: 'string', multiple: true, default: [] }, 'baseline-env': { type: 'string', multiple: true, default: [] },
+    path: { type: 'string', default: '/small' }, connections: { type: 'string', default: '16' },
+    rounds: { type: 'string', default: '5' }, seconds: { type: 'string', default: '5' },
+  },
+  strict: true,
+});
+
+interface Entry { readonly name: string; readonly spec: ContenderSpec; readonly env: BenchEnv; running?: RunningContender; rps: number[]; mbps: number[]; cpu: number[][] }
+
+async function measure(entry: Entry, seconds: number, connections: number, path: string): Promise<void> {
+  const running = entry.running!;
+  const before = await Promise.all(running.proxies.map((p) => sampleProcess(p.child.pid)));
+  const { result } = await runWrk({ url: `http://127.0.0.1:${running.port}${path}`, connections, threads: 1, durationSeconds: seconds, headers: ['Host: app'] });
+  const after = await Promise.all(running.proxies.map((p) => sampleProcess(p.child.pid)));
+  if (result.errors > 0) process.stdout.write(`${entry.name}: ${result.errorDetail}\n`);
+  entry.rps.push(result.requestsPerSecond);
+  entry.mbps.push(result.megabytesPerSecond);
+  entry.cpu.push(after.map((a, i) => ((a.cpuSeconds - before[i]!.cpuSeconds) / result.requests) * 1000));
+}
+
+async function main(): Promise<void> {
+  await ensureTools((line) => process.stdout.write(`${line}\n`));
+  const seconds = Number(values.seconds);
+  const connections = Number(values.connections);
+  const rounds = Number(values.rounds);
+  const path = values.path!;
+  const tmpDir = await mkdtemp(join(tmpdir(), 'ztmesh-ab-'));
+  const group = new ChildGroup(tmpDir);
+  const sink = new OtlpSink();
+  process.on('exit', () => {
+    group.killAllNow();
+    rmSync(tmpDir, { recursive: true, force: true });
+  });
+  try {
+    const nodeLink = join(repoRoot, 'node_modules', '.bin', 'node');
+    const nodeBin = existsSync(nodeLink) ? realpathSync(nodeLink) : process.execPath;
+    const pkiDir = join(tmpDir, 'pki');
+    await mkdir(pkiDir, { recursive: true });
+    const pki = await createBenchPki(pkiDir);
+    const sinkPort = await sink.listen();
+    const appPorts = await startApps(group, tmpDir, nodeBin);
+    const env: BenchEnv = { tmpDir, group, pki, repoRoot, nodeBin, appPorts, sink, sinkPort };
+    const envOf = (pairs: string[]): Record<string, string> => Object.fromEntries(pairs.map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+    const entries: Entry[] = [{ name: 'ztmesh', spec: ztmeshPair('ztmesh', 'this checkout', { env: envOf(values.env!) }), env, rps: [], mbps: [], cpu: [] }];
+    if (values.baseline !== undefined || values['baseline-env']!.length > 0) {
+      const root = values.baseline === undefined ? repoRoot : resolve(values.baseline);
+      entries.push({ name: 'baseline', spec: ztmeshPair('baseline', 'baseline', { env: envOf(values['baseline-env']!) }), env: { ...env, repoRoot: root }, rps: [], mbps: [], cpu: [] });
+    }
+    entries.push({ name: 'byte pipe', spec: nodeTlsPipe, env, rps: [], mbps: [], cpu: [] });
+    for (const e of entries) e.running = await e.spec.start(e.env, 'http1');
+    for (const e of entries) await runWrk({ url: `http://127.0.0.1:${e.running!.port}${path}`, connections, threads: 1, durationSeconds: 2, headers: ['Host: app'] });
+    for (let round = 0; round < rounds; round++) {
+      const order = round % 2 === 0 ? entries : [...entries].reverse();
+      for (const e of order) await measure(e, seconds, connections, path);
+      const pipe = entries.at(-1)!;
+      process.stdout.write(`round ${round + 1}: ${entries.map((e) => `${e.name} ${Math.round(e.rps.at(-1)!)} req/s ${e.mbps.at(-1)!.toFixed(0)} MB/s (${(e.rps.at(-1)! / pipe.rps.at(-1)!).toFixed(3)}x pipe) cpu ${e.cpu.at(-1)!.map((c) => c.toFixed(3)).join('/')}`).join(' | ')}\n`);
+    }
+    const pipe = entries.at(-1)!;
+    process.stdout.write(`\nmedians over ${rounds} rounds, wrk -t1 -c${connections} ${seconds}s ${path}:\n`);
+    for (const e of entries) {
+      const ratios = e.rps.map((r, i) => r / pipe.rps[i]!);
+      const cpu = [0, 1].map((side) => median(e.cpu.map((c) => c[side]!)).toFixed(3)).join(' / ');
+      process.stdout.write(`  ${e.name.padEnd(10)} ${Math.round(median(e.rps)).toString().padStart(6)} req/s ${median(e.mbps).toFixed(1).padStart(7)} MB/s  ${median(ratios).toFixed(3)}x pipe  CPU-s/1k out/in ${cpu}\n`);
+    }
+  } finally {
+    await group.stopAll();
+    await sink.close();
+  }
+}
+
+await main();
