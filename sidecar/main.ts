@@ -3,6 +3,7 @@ import type { PolicyAuthorizer } from '../core/policy/compile.ts';
 import type { DenyList } from '../core/policy/deny-list.ts';
 import { formatDuration } from '../core/config/duration.ts';
 import { createLogger, type Logger } from '../core/telemetry/logger.ts';
+import { registerProcessMetrics } from '../core/telemetry/process-metrics.ts';
 import { Registry } from '../core/telemetry/metrics.ts';
 import { tracingConfigFromEnv } from '../core/telemetry/tracing-config.ts';
 import type { TracingSetup } from '../core/telemetry/tracing-setup.ts';
@@ -91,6 +92,7 @@ class Sidecar {
     this.#config = config;
     this.#logger = logger;
     this.#env = env;
+    registerProcessMetrics(this.#registry);
   }
 
   readiness(): Readiness {
