@@ -41,7 +41,7 @@ const { values } = parseArgs({
   strict: true,
 });
 
-interface Entry { readonly name: string; readonly spec: ContenderSpec; readonly env: BenchEnv; running?: RunningContender; rps: number[]; mbps: number[]; cpu: number[][] }
+interface Entry { readonly name: string; readonly spec: ContenderSpec; readonly env: BenchEnv; running?: RunningContender; rps: number[]; mbps: number[]; p99: number[]; cpu: number[][] }
 
 async function measure(entry: Entry, seconds: number, connections: number, path: string): Promise<void> {
   const running = entry.running!;
@@ -51,6 +51,7 @@ async function measure(entry: Entry, seconds: number, connections: number, path:
   if (result.errors > 0) process.stdout.write(`${entry.name}: ${result.errorDetail}\n`);
   entry.rps.push(result.requestsPerSecond);
   entry.mbps.push(result.megabytesPerSecond);
+  entry.p99.push(result.latencyMs.p99);
   entry.cpu.push(after.map((a, i) => ((a.cpuSeconds - before[i]!.cpuSeconds) / result.requests) * 1000));
 }
 
@@ -77,26 +78,26 @@ async function main(): Promise<void> {
     const appPorts = await startApps(group, tmpDir, nodeBin);
     const env: BenchEnv = { tmpDir, group, pki, repoRoot, nodeBin, appPorts, sink, sinkPort };
     const envOf = (pairs: string[]): Record<string, string> => Object.fromEntries(pairs.map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
-    const entries: Entry[] = [{ name: 'ztmesh', spec: ztmeshPair('ztmesh', 'this checkout', { env: envOf(values.env!) }), env, rps: [], mbps: [], cpu: [] }];
+    const entries: Entry[] = [{ name: 'ztmesh', spec: ztmeshPair('ztmesh', 'this checkout', { env: envOf(values.env!) }), env, rps: [], mbps: [], p99: [], cpu: [] }];
     if (values.baseline !== undefined || values['baseline-env']!.length > 0) {
       const root = values.baseline === undefined ? repoRoot : resolve(values.baseline);
-      entries.push({ name: 'baseline', spec: ztmeshPair('baseline', 'baseline', { env: envOf(values['baseline-env']!) }), env: { ...env, repoRoot: root }, rps: [], mbps: [], cpu: [] });
+      entries.push({ name: 'baseline', spec: ztmeshPair('baseline', 'baseline', { env: envOf(values['baseline-env']!) }), env: { ...env, repoRoot: root }, rps: [], mbps: [], p99: [], cpu: [] });
     }
-    entries.push({ name: 'byte pipe', spec: nodeTlsPipe, env, rps: [], mbps: [], cpu: [] });
+    entries.push({ name: 'byte pipe', spec: nodeTlsPipe, env, rps: [], mbps: [], p99: [], cpu: [] });
     for (const e of entries) e.running = await e.spec.start(e.env, 'http1');
     for (const e of entries) await runWrk({ url: `http://127.0.0.1:${e.running!.port}${path}`, connections, threads: 1, durationSeconds: 2, headers: ['Host: app'] });
     for (let round = 0; round < rounds; round++) {
       const order = round % 2 === 0 ? entries : [...entries].reverse();
       for (const e of order) await measure(e, seconds, connections, path);
       const pipe = entries.at(-1)!;
-      process.stdout.write(`round ${round + 1}: ${entries.map((e) => `${e.name} ${Math.round(e.rps.at(-1)!)} req/s ${e.mbps.at(-1)!.toFixed(0)} MB/s (${(e.rps.at(-1)! / pipe.rps.at(-1)!).toFixed(3)}x pipe) cpu ${e.cpu.at(-1)!.map((c) => c.toFixed(3)).join('/')}`).join(' | ')}\n`);
+      process.stdout.write(`round ${round + 1}: ${entries.map((e) => `${e.name} ${Math.round(e.rps.at(-1)!)} req/s ${e.mbps.at(-1)!.toFixed(0)} MB/s (${(e.rps.at(-1)! / pipe.rps.at(-1)!).toFixed(3)}x pipe) p99 ${e.p99.at(-1)!.toFixed(2)} ms cpu ${e.cpu.at(-1)!.map((c) => c.toFixed(3)).join('/')}`).join(' | ')}\n`);
     }
     const pipe = entries.at(-1)!;
     process.stdout.write(`\nmedians over ${rounds} rounds, wrk -t1 -c${connections} ${seconds}s ${path}:\n`);
     for (const e of entries) {
       const ratios = e.rps.map((r, i) => r / pipe.rps[i]!);
       const cpu = [0, 1].map((side) => median(e.cpu.map((c) => c[side]!)).toFixed(3)).join(' / ');
-      process.stdout.write(`  ${e.name.padEnd(10)} ${Math.round(median(e.rps)).toString().padStart(6)} req/s ${median(e.mbps).toFixed(1).padStart(7)} MB/s  ${median(ratios).toFixed(3)}x pipe  CPU-s/1k out/in ${cpu}\n`);
+      process.stdout.write(`  ${e.name.padEnd(10)} ${Math.round(median(e.rps)).toString().padStart(6)} req/s ${median(e.mbps).toFixed(1).padStart(7)} MB/s  ${median(ratios).toFixed(3)}x pipe  p99 ${median(e.p99).toFixed(2)} ms  CPU-s/1k out/in ${cpu}\n`);
     }
   } finally {
     await group.stopAll();
