@@ -12,20 +12,14 @@
  * --env / --baseline-env add environment variables to either pair's sidecars (e.g.
  * ZTMESH_SIDECAR_V8_FLAGS=...); --baseline-env alone compares two settings of this checkout.
  */
-import { existsSync, realpathSync, rmSync } from 'node:fs';
-import { mkdir, mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { startApps } from './harness/apps.ts';
 import type { BenchEnv } from './harness/bench-env.ts';
-import { ChildGroup } from './harness/child-processes.ts';
+import { openBenchSession, startBenchEnv } from './harness/bench-session.ts';
 import type { ContenderSpec, RunningContender } from './harness/contender.ts';
 import { nodeTlsPipe } from './harness/contenders/node-tls-pipe.ts';
 import { ztmeshPair } from './harness/contenders/ztmesh-pair.ts';
-import { OtlpSink } from './harness/otlp-sink.ts';
-import { createBenchPki } from './harness/pki.ts';
 import { sampleProcess } from './harness/proc-stats.ts';
 import { median } from './harness/stats.ts';
 import { ensureTools } from './harness/tools.ts';
@@ -36,10 +30,26 @@ const { values } = parseArgs({
   options: {
     baseline: { type: 'string' }, env: { type: 'string', multiple: true, default: [] }, 'baseline-env': { type: 'string', multiple: true, default: [] },
     path: { type: 'string', default: '/small' }, connections: { type: 'string', default: '16' },
-    rounds: { type: 'string', default: '5' }, seconds: { type: 'string', default: '5' },
+    rounds: { type: 'string', default: '5' }, seconds: { type: 'string', default: '5' }, help: { type: 'boolean', short: 'h', default: false },
   },
   strict: true,
 });
+
+const USAGE = `Usage: node bench/ab.ts [options]
+
+  --baseline DIR        also run the ztmesh pair of the checkout in DIR (node_modules linked)
+  --env K=V             environment for this checkout's sidecars (repeatable)
+  --baseline-env K=V    environment for the baseline's sidecars (repeatable); alone, the baseline is this checkout
+  --path P              /small, /1k or /1m (default /small)
+  --connections N       wrk connections (default 16)
+  --rounds N            alternating rounds (default 5)
+  --seconds N           seconds per run (default 5)
+  -h, --help            this text
+`;
+if (values.help) {
+  process.stdout.write(USAGE);
+  process.exit(0);
+}
 
 interface Entry { readonly name: string; readonly spec: ContenderSpec; readonly env: BenchEnv; running?: RunningContender; rps: number[]; mbps: number[]; p99: number[]; cpu: number[][] }
 
@@ -61,22 +71,9 @@ async function main(): Promise<void> {
   const connections = Number(values.connections);
   const rounds = Number(values.rounds);
   const path = values.path!;
-  const tmpDir = await mkdtemp(join(tmpdir(), 'ztmesh-ab-'));
-  const group = new ChildGroup(tmpDir);
-  const sink = new OtlpSink();
-  process.on('exit', () => {
-    group.killAllNow();
-    rmSync(tmpDir, { recursive: true, force: true });
-  });
+  const session = await openBenchSession('ztmesh-ab-', 'ab');
   try {
-    const nodeLink = join(repoRoot, 'node_modules', '.bin', 'node');
-    const nodeBin = existsSync(nodeLink) ? realpathSync(nodeLink) : process.execPath;
-    const pkiDir = join(tmpDir, 'pki');
-    await mkdir(pkiDir, { recursive: true });
-    const pki = await createBenchPki(pkiDir);
-    const sinkPort = await sink.listen();
-    const appPorts = await startApps(group, tmpDir, nodeBin);
-    const env: BenchEnv = { tmpDir, group, pki, repoRoot, nodeBin, appPorts, sink, sinkPort };
+    const env = await startBenchEnv(session, repoRoot);
     const envOf = (pairs: string[]): Record<string, string> => Object.fromEntries(pairs.map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
     const entries: Entry[] = [{ name: 'ztmesh', spec: ztmeshPair('ztmesh', 'this checkout', { env: envOf(values.env!) }), env, rps: [], mbps: [], p99: [], cpu: [] }];
     if (values.baseline !== undefined || values['baseline-env']!.length > 0) {
@@ -100,8 +97,7 @@ async function main(): Promise<void> {
       process.stdout.write(`  ${e.name.padEnd(10)} ${Math.round(median(e.rps)).toString().padStart(6)} req/s ${median(e.mbps).toFixed(1).padStart(7)} MB/s  ${median(ratios).toFixed(3)}x pipe  p99 ${median(e.p99).toFixed(2)} ms  CPU-s/1k out/in ${cpu}\n`);
     }
   } finally {
-    await group.stopAll();
-    await sink.close();
+    await session.close();
   }
 }
 

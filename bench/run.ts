@@ -2,20 +2,15 @@
 // app directly, an nginx mTLS sidecar pair, the ztmesh sidecar pair and a Node TLS byte pipe, in
 // alternating rounds, and writes bench/results/latest.{json,md,svg}. See bench/README.md.
 import { execFile } from 'node:child_process';
-import { existsSync, realpathSync, rmSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
-import { loadavg, tmpdir } from 'node:os';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { loadavg } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
-import { startApps } from './harness/apps.ts';
-import type { BenchEnv } from './harness/bench-env.ts';
-import { ChildGroup } from './harness/child-processes.ts';
+import { openBenchSession, startBenchEnv } from './harness/bench-session.ts';
 import { ztmeshUnavailableReason } from './harness/contenders/ztmesh-pair.ts';
 import { GRPC_PAYLOAD, grpcFrame } from './harness/grpc-request.ts';
 import { machineInfo } from './harness/machine-info.ts';
-import { OtlpSink } from './harness/otlp-sink.ts';
-import { createBenchPki } from './harness/pki.ts';
 import { replaceResultsSection } from './harness/readme-section.ts';
 import { renderMarkdown } from './harness/report-markdown.ts';
 import { renderSvg } from './harness/report-svg.ts';
@@ -102,41 +97,17 @@ async function main(): Promise<number> {
     return 1;
   }
 
-  const tmpDir = await mkdtemp(join(tmpdir(), 'ztmesh-bench-'));
-  const group = new ChildGroup(tmpDir);
-  const sink = new OtlpSink();
-  let cleaned = false;
-  const cleanupNow = (): void => {
-    if (cleaned) return;
-    cleaned = true;
-    group.killAllNow();
-    if (options.keep) say(`bench: kept ${tmpDir}`);
-    else rmSync(tmpDir, { recursive: true, force: true });
-  };
-  process.on('exit', cleanupNow);
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => {
-      process.stderr.write(`\nbench: ${signal}: stopping every child and removing ${tmpDir}\n`);
-      void group.stopAll(1000).finally(() => {
-        cleanupNow();
-        process.exit(130);
-      });
-    });
-  }
-
+  const session = await openBenchSession('ztmesh-bench-', 'bench', { keep: options.keep, say });
+  const tmpDir = session.tmpDir;
   try {
-    const nodeLink = join(repoRoot, 'node_modules', '.bin', 'node');
-    const nodeBin = existsSync(nodeLink) ? realpathSync(nodeLink) : process.execPath;
     const startedAt = new Date().toISOString();
     say(`bench: temp dir ${tmpDir}; ${options.rounds} round(s) x ${options.seconds} s per contender`);
     const unavailable = ztmeshUnavailableReason(repoRoot);
     if (unavailable !== undefined) say(`bench: ztmesh contender not available: ${unavailable}`);
-    const pki = await createBenchPki(await mkdirp(join(tmpDir, 'pki')));
-    const sinkPort = await sink.listen();
-    const appPorts = await startApps(group, tmpDir, nodeBin);
+    const env = await startBenchEnv(session, repoRoot);
+    const nodeBin = env.nodeBin;
     const grpcDataFile = join(tmpDir, 'grpc-echo.bin');
     await writeFile(grpcDataFile, grpcFrame(GRPC_PAYLOAD));
-    const env: BenchEnv = { tmpDir, group, pki, repoRoot, nodeBin, appPorts, sink, sinkPort };
     const settings: RunSettings = {
       rounds: options.rounds, seconds: options.seconds, warmupSeconds: options.warmupSeconds, wrkThreads: 1,
       grpcDataFile, ticksPerSecond: await clockTicks(), say,
@@ -173,14 +144,8 @@ async function main(): Promise<number> {
     process.stderr.write(`bench: failed: ${err instanceof Error ? err.message : String(err)}\n`);
     return 1;
   } finally {
-    await group.stopAll();
-    await sink.close();
+    await session.close();
   }
-}
-
-async function mkdirp(dir: string): Promise<string> {
-  await mkdir(dir, { recursive: true });
-  return dir;
 }
 
 process.exitCode = await main();

@@ -8,19 +8,12 @@
 // mTLS-pooled upstream request per client connection), so connection setup and teardown are soaked
 // too. It prints one line per slice and a summary: RSS after warm-up (the first rotation through the
 // three loads), the median of the last three slices (drift = the difference), the maximum, and the fd counts.
-import { existsSync, realpathSync, rmSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { startApps } from './harness/apps.ts';
-import type { BenchEnv } from './harness/bench-env.ts';
-import { ChildGroup } from './harness/child-processes.ts';
+import { openBenchSession, startBenchEnv } from './harness/bench-session.ts';
 import { ztmeshPair } from './harness/contenders/ztmesh-pair.ts';
 import { APP_PATHS } from './harness/nginx-config.ts';
-import { OtlpSink } from './harness/otlp-sink.ts';
-import { createBenchPki } from './harness/pki.ts';
 import { ensureTools } from './harness/tools.ts';
 import { runWrk } from './harness/wrk.ts';
 
@@ -102,25 +95,9 @@ async function main(): Promise<number> {
     process.stderr.write(`soak: ${err instanceof Error ? err.message : String(err)}\n`);
     return 1;
   }
-  const tmpDir = await mkdtemp(join(tmpdir(), 'ztmesh-soak-'));
-  const group = new ChildGroup(tmpDir);
-  const sink = new OtlpSink();
-  process.on('exit', () => {
-    group.killAllNow();
-    rmSync(tmpDir, { recursive: true, force: true });
-  });
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => void group.stopAll(1000).finally(() => process.exit(130)));
-  }
+  const session = await openBenchSession('ztmesh-soak-', 'soak');
   try {
-    const nodeLink = join(repoRoot, 'node_modules', '.bin', 'node');
-    const nodeBin = existsSync(nodeLink) ? realpathSync(nodeLink) : process.execPath;
-    const pkiDir = join(tmpDir, 'pki');
-    await mkdir(pkiDir, { recursive: true });
-    const pki = await createBenchPki(pkiDir);
-    const sinkPort = await sink.listen();
-    const appPorts = await startApps(group, tmpDir, nodeBin);
-    const env: BenchEnv = { tmpDir, group, pki, repoRoot, nodeBin, appPorts, sink, sinkPort };
+    const env = await startBenchEnv(session, repoRoot);
     const pair = await ztmeshPair('ztmesh', 'ztmesh sidecar pair').start(env, 'http1');
     const slices = Math.max(1, Math.round((options.minutes * 60) / options.sliceSeconds));
     say(`soak: ${slices} slice(s) x ${options.sliceSeconds} s, wrk -t1 -c${options.connections}, pids ${pair.proxies.map((p) => `${p.role} ${p.child.pid}`).join(', ')}`);
@@ -175,8 +152,7 @@ async function main(): Promise<number> {
     process.stderr.write(`soak: failed: ${err instanceof Error ? err.message : String(err)}\n`);
     return 1;
   } finally {
-    await group.stopAll();
-    await sink.close();
+    await session.close();
   }
 }
 
