@@ -30,7 +30,7 @@ const { values } = parseArgs({
   options: {
     baseline: { type: 'string' }, env: { type: 'string', multiple: true, default: [] }, 'baseline-env': { type: 'string', multiple: true, default: [] },
     path: { type: 'string', default: '/small' }, connections: { type: 'string', default: '16' },
-    rounds: { type: 'string', default: '5' }, seconds: { type: 'string', default: '5' }, help: { type: 'boolean', short: 'h', default: false },
+    rounds: { type: 'string', default: '5' }, seconds: { type: 'string', default: '5' }, close: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false },
   },
   strict: true,
 });
@@ -42,10 +42,12 @@ const USAGE = `Usage: node bench/ab.ts [options]
   --baseline-env K=V    environment for the baseline's sidecars (repeatable); alone, the baseline is this checkout
   --path P              /small, /1k or /1m (default /small)
   --connections N       wrk connections (default 16)
+  --close               a new client connection per request (Connection: close)
   --rounds N            alternating rounds (default 5)
   --seconds N           seconds per run (default 5)
   -h, --help            this text
 `;
+const HEADERS = values.close ? ['Host: app', 'Connection: close'] : ['Host: app'];
 if (values.help) {
   process.stdout.write(USAGE);
   process.exit(0);
@@ -56,7 +58,7 @@ interface Entry { readonly name: string; readonly spec: ContenderSpec; readonly 
 async function measure(entry: Entry, seconds: number, connections: number, path: string): Promise<void> {
   const running = entry.running!;
   const before = await Promise.all(running.proxies.map((p) => sampleProcess(p.child.pid)));
-  const { result } = await runWrk({ url: `http://127.0.0.1:${running.port}${path}`, connections, threads: 1, durationSeconds: seconds, headers: ['Host: app'] });
+  const { result } = await runWrk({ url: `http://127.0.0.1:${running.port}${path}`, connections, threads: 1, durationSeconds: seconds, headers: HEADERS });
   const after = await Promise.all(running.proxies.map((p) => sampleProcess(p.child.pid)));
   if (result.errors > 0) process.stdout.write(`${entry.name}: ${result.errorDetail}\n`);
   entry.rps.push(result.requestsPerSecond);
@@ -82,7 +84,7 @@ async function main(): Promise<void> {
     }
     entries.push({ name: 'byte pipe', spec: nodeTlsPipe, env, rps: [], mbps: [], p99: [], cpu: [] });
     for (const e of entries) e.running = await e.spec.start(e.env, 'http1');
-    for (const e of entries) await runWrk({ url: `http://127.0.0.1:${e.running!.port}${path}`, connections, threads: 1, durationSeconds: 2, headers: ['Host: app'] });
+    for (const e of entries) await runWrk({ url: `http://127.0.0.1:${e.running!.port}${path}`, connections, threads: 1, durationSeconds: 2, headers: HEADERS });
     for (let round = 0; round < rounds; round++) {
       const order = round % 2 === 0 ? entries : [...entries].reverse();
       for (const e of order) await measure(e, seconds, connections, path);
