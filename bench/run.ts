@@ -21,7 +21,7 @@ import { ensureTools } from './harness/tools.ts';
 
 const USAGE = `Usage: npm run bench -- [options]
 
-  --quick            1 round x 3 s per contender, 1 s warm-up (default: 3 rounds x 10 s, 2 s warm-up)
+  --quick            1 round x 3 s per contender, 1 s warm-up (default: 5 rounds x 6 s, 2 s warm-up)
   --scenario N       only scenario N (1..5) or one variant (e.g. 1-c16, 4-grpc); repeatable
   --rounds N         rounds per scenario
   --seconds N        seconds per measured run
@@ -63,8 +63,8 @@ function parseOptions() {
   if (unknown.length > 0) throw new Error(`unknown scenario ${unknown.join(', ')}; known: ${SCENARIOS.map((s) => s.id).join(', ')}`);
   return {
     help: values.help, list: values.list, keep: values.keep, quick: values.quick, scenarios,
-    rounds: positiveInt(values.rounds, 'rounds') ?? (values.quick ? 1 : 3),
-    seconds: positiveInt(values.seconds, 'seconds') ?? (values.quick ? 3 : 10),
+    rounds: positiveInt(values.rounds, 'rounds') ?? (values.quick ? 1 : 5),
+    seconds: positiveInt(values.seconds, 'seconds') ?? (values.quick ? 3 : 6),
     warmupSeconds: values.quick ? 1 : 2,
   };
 }
