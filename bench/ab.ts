@@ -53,7 +53,7 @@ if (values.help) {
   process.exit(0);
 }
 
-interface Entry { readonly name: string; readonly spec: ContenderSpec; readonly env: BenchEnv; running?: RunningContender; rps: number[]; mbps: number[]; p99: number[]; cpu: number[][] }
+interface Entry { readonly name: string; readonly spec: ContenderSpec; readonly env: BenchEnv; running?: RunningContender; rps: number[]; mbps: number[]; p99: number[]; cpu: number[][]; peakMb: number[] }
 
 async function measure(entry: Entry, seconds: number, connections: number, path: string): Promise<void> {
   const running = entry.running!;
@@ -65,6 +65,7 @@ async function measure(entry: Entry, seconds: number, connections: number, path:
   entry.mbps.push(result.megabytesPerSecond);
   entry.p99.push(result.latencyMs.p99);
   entry.cpu.push(after.map((a, i) => ((a.cpuSeconds - before[i]!.cpuSeconds) / result.requests) * 1000));
+  entry.peakMb = after.map((a) => a.peakRssBytes / 1048576);
 }
 
 async function main(): Promise<void> {
@@ -77,12 +78,12 @@ async function main(): Promise<void> {
   try {
     const env = await startBenchEnv(session, repoRoot);
     const envOf = (pairs: string[]): Record<string, string> => Object.fromEntries(pairs.map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
-    const entries: Entry[] = [{ name: 'ztmesh', spec: ztmeshPair('ztmesh', 'this checkout', { env: envOf(values.env!) }), env, rps: [], mbps: [], p99: [], cpu: [] }];
+    const entries: Entry[] = [{ name: 'ztmesh', spec: ztmeshPair('ztmesh', 'this checkout', { env: envOf(values.env!) }), env, rps: [], mbps: [], p99: [], cpu: [], peakMb: [] }];
     if (values.baseline !== undefined || values['baseline-env']!.length > 0) {
       const root = values.baseline === undefined ? repoRoot : resolve(values.baseline);
-      entries.push({ name: 'baseline', spec: ztmeshPair('baseline', 'baseline', { env: envOf(values['baseline-env']!) }), env: { ...env, repoRoot: root }, rps: [], mbps: [], p99: [], cpu: [] });
+      entries.push({ name: 'baseline', spec: ztmeshPair('baseline', 'baseline', { env: envOf(values['baseline-env']!) }), env: { ...env, repoRoot: root }, rps: [], mbps: [], p99: [], cpu: [], peakMb: [] });
     }
-    entries.push({ name: 'byte pipe', spec: nodeTlsPipe, env, rps: [], mbps: [], p99: [], cpu: [] });
+    entries.push({ name: 'byte pipe', spec: nodeTlsPipe, env, rps: [], mbps: [], p99: [], cpu: [], peakMb: [] });
     for (const e of entries) e.running = await e.spec.start(e.env, 'http1');
     for (const e of entries) await runWrk({ url: `http://127.0.0.1:${e.running!.port}${path}`, connections, threads: 1, durationSeconds: 2, headers: HEADERS });
     for (let round = 0; round < rounds; round++) {
@@ -96,7 +97,7 @@ async function main(): Promise<void> {
     for (const e of entries) {
       const ratios = e.rps.map((r, i) => r / pipe.rps[i]!);
       const cpu = [0, 1].map((side) => median(e.cpu.map((c) => c[side]!)).toFixed(3)).join(' / ');
-      process.stdout.write(`  ${e.name.padEnd(10)} ${Math.round(median(e.rps)).toString().padStart(6)} req/s ${median(e.mbps).toFixed(1).padStart(7)} MB/s  ${median(ratios).toFixed(3)}x pipe  p99 ${median(e.p99).toFixed(2)} ms  CPU-s/1k out/in ${cpu}\n`);
+      process.stdout.write(`  ${e.name.padEnd(10)} ${Math.round(median(e.rps)).toString().padStart(6)} req/s ${median(e.mbps).toFixed(1).padStart(7)} MB/s  ${median(ratios).toFixed(3)}x pipe  p99 ${median(e.p99).toFixed(2)} ms  CPU-s/1k out/in ${cpu}  peak RSS MB ${e.peakMb.map((m) => m.toFixed(1)).join(' / ')}\n`);
     }
   } finally {
     await session.close();
