@@ -10,7 +10,7 @@ import { MAX_ACCEPTED_REPORT_BYTES } from '../operator/distribute/distribution-p
 import { reportMessage } from '../operator/report/report-fixtures.ts';
 import type { FakeKubeApiServer } from '../operator/testing/fake-kube-api.ts';
 import { createMeshIdentities, type MeshIdentities } from '../operator/testing/mesh-identities.ts';
-import { startOperatorFixture } from '../operator/testing/operator-fixture.ts';
+import { startOperatorFixture, injectedPod, allowOrdersFrom } from '../operator/testing/operator-fixture.ts';
 import { startOperatorProcess, type OperatorProcess } from '../operator/testing/operator-process.ts';
 import { openRawSubscription, type RawSubscription } from '../operator/testing/raw-subscription.ts';
 import { httpGet, killAll, startSidecar, yaml, ZTMESH_BIN, ZtmeshProcess, type SidecarAddresses } from './helpers/sidecar-process.ts';
@@ -34,15 +34,9 @@ let common: string[];
 let rogue: RawSubscription | undefined;
 const sidecars: Record<'orders' | 'web', { proc: ZtmeshProcess; addr: SidecarAddresses }> = {} as never;
 
-function pod(name: string, sa: string, appLabel: string) {
-  return { metadata: { name, namespace: 'shop', labels: { app: appLabel }, annotations: { 'ztmesh.io/status': '{"version":"test"}' } }, spec: { serviceAccountName: sa, containers: [{ name: 'app', image: 'app' }] }, status: { phase: 'Running' } };
-}
 
 function allowFrom(sa: string) {
-  return {
-    apiVersion: 'ztmesh.io/v1alpha1', kind: 'AuthorizationPolicy', metadata: { name: 'orders-allow', namespace: 'shop' },
-    spec: { selector: { matchLabels: { app: 'orders' } }, action: 'ALLOW', rules: [{ from: [{ source: { principals: [`${TD}/ns/shop/sa/${sa}`] } }] }] },
-  };
+  return allowOrdersFrom(TD, sa);
 }
 
 async function call(path: string): Promise<number> {
@@ -96,9 +90,9 @@ beforeAll(async () => {
   api = fixture.api;
   for (const ns of ['shop', 'ztmesh-system']) api.apply('namespaces', { metadata: { name: ns } });
   for (const sa of ['orders', 'web']) api.apply('serviceaccounts', { metadata: { name: sa, namespace: 'shop' } });
-  api.apply('pods', pod('orders-1', 'orders', 'orders'));
-  api.apply('pods', pod('orders-9', 'orders', 'orders'));
-  api.apply('pods', pod('web-1', 'web', 'web'));
+  api.apply('pods', injectedPod('orders-1', 'orders', 'orders'));
+  api.apply('pods', injectedPod('orders-9', 'orders', 'orders'));
+  api.apply('pods', injectedPod('web-1', 'web', 'web'));
   common = [...fixture.args, '--distribution-listen', '127.0.0.1:0'];
   operator = await startOperatorProcess([...common, '--dashboard-listen', '0.0.0.0:0', '--dashboard-token-file', join(dir, 'token'), '--report-grace', '2s']);
   app = createServer((req, res) => {

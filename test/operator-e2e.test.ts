@@ -10,7 +10,7 @@ import { buildRequestAttributes } from '../core/policy/build-request.ts';
 import { silentLogger } from '../core/telemetry/logger.ts';
 import type { FakeKubeApiServer } from '../operator/testing/fake-kube-api.ts';
 import { createMeshIdentities, type MeshIdentities } from '../operator/testing/mesh-identities.ts';
-import { startOperatorFixture } from '../operator/testing/operator-fixture.ts';
+import { startOperatorFixture, injectedPod, allowOrdersFrom } from '../operator/testing/operator-fixture.ts';
 import { startOperatorProcess, type OperatorProcess } from '../operator/testing/operator-process.ts';
 import type { AppliedSnapshot } from '../sidecar/control/apply-snapshot.ts';
 import { startPolicySubscriber, type PolicySubscriber } from '../sidecar/control/policy-subscriber.ts';
@@ -36,16 +36,13 @@ async function until(check: () => boolean, what: string, timeoutMs = 5000): Prom
   return Date.now() - start;
 }
 
-function pod(name: string, sa: string, app: string) {
-  return { metadata: { name, namespace: 'shop', labels: { app }, annotations: { 'ztmesh.io/status': '{"version":"test"}' } }, spec: { serviceAccountName: sa, containers: [{ name: 'app', image: 'app' }] }, status: { phase: 'Running' } };
-}
 
 function policy(name: string, spec: unknown) {
   return { apiVersion: 'ztmesh.io/v1alpha1', kind: 'AuthorizationPolicy', metadata: { name, namespace: 'shop' }, spec };
 }
 
 function allowFrom(sa: string) {
-  return policy('orders-allow', { selector: { matchLabels: { app: 'orders' } }, action: 'ALLOW', rules: [{ from: [{ source: { principals: [`${TD}/ns/shop/sa/${sa}`] } }] }] });
+  return allowOrdersFrom(TD, sa);
 }
 
 function decide(sub: PolicySubscriber, from: string): string {
@@ -69,8 +66,8 @@ beforeAll(async () => {
   api = fixture.api;
   for (const ns of ['shop', 'ztmesh-system']) api.apply('namespaces', { metadata: { name: ns } });
   for (const sa of ['orders', 'web']) api.apply('serviceaccounts', { metadata: { name: sa, namespace: 'shop' } });
-  api.apply('pods', pod('orders-1', 'orders', 'orders'));
-  api.apply('pods', pod('web-1', 'web', 'web'));
+  api.apply('pods', injectedPod('orders-1', 'orders', 'orders'));
+  api.apply('pods', injectedPod('web-1', 'web', 'web'));
   const common = fixture.args;
   operator = await startOperatorProcess([...common, '--distribution-listen', '127.0.0.1:0']);
   operatorArgs = [...common, '--distribution-listen', `127.0.0.1:${operator.distributionPort}`];

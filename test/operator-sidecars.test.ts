@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FakeKubeApiServer } from '../operator/testing/fake-kube-api.ts';
 import { createMeshIdentities, type MeshIdentities } from '../operator/testing/mesh-identities.ts';
-import { startOperatorFixture } from '../operator/testing/operator-fixture.ts';
+import { startOperatorFixture, injectedPod, allowOrdersFrom } from '../operator/testing/operator-fixture.ts';
 import { startOperatorProcess, type OperatorProcess } from '../operator/testing/operator-process.ts';
 import { httpGet, killAll, startSidecar, yaml, ZtmeshProcess, type SidecarAddresses } from './helpers/sidecar-process.ts';
 
@@ -24,15 +24,9 @@ let operator: OperatorProcess | undefined;
 let operatorArgs: string[];
 const sidecars: Record<'orders' | 'web', { proc: ZtmeshProcess; addr: SidecarAddresses }> = {} as never;
 
-function pod(name: string, sa: string, appLabel: string) {
-  return { metadata: { name, namespace: 'shop', labels: { app: appLabel }, annotations: { 'ztmesh.io/status': '{"version":"test"}' } }, spec: { serviceAccountName: sa, containers: [{ name: 'app', image: 'app' }] }, status: { phase: 'Running' } };
-}
 
 function allowFrom(sa: string) {
-  return {
-    apiVersion: 'ztmesh.io/v1alpha1', kind: 'AuthorizationPolicy', metadata: { name: 'orders-allow', namespace: 'shop' },
-    spec: { selector: { matchLabels: { app: 'orders' } }, action: 'ALLOW', rules: [{ from: [{ source: { principals: [`${TD}/ns/shop/sa/${sa}`] } }] }] },
-  };
+  return allowOrdersFrom(TD, sa);
 }
 
 /** One real request web → orders through both sidecars: the status orders' sidecar answered with. */
@@ -73,8 +67,8 @@ beforeAll(async () => {
   api = fixture.api;
   for (const ns of ['shop', 'ztmesh-system']) api.apply('namespaces', { metadata: { name: ns } });
   for (const sa of ['orders', 'web']) api.apply('serviceaccounts', { metadata: { name: sa, namespace: 'shop' } });
-  api.apply('pods', pod('orders-1', 'orders', 'orders'));
-  api.apply('pods', pod('web-1', 'web', 'web'));
+  api.apply('pods', injectedPod('orders-1', 'orders', 'orders'));
+  api.apply('pods', injectedPod('web-1', 'web', 'web'));
   const common = fixture.args;
   operator = await startOperatorProcess([...common, '--distribution-listen', '127.0.0.1:0']);
   operatorArgs = [...common, '--distribution-listen', `127.0.0.1:${operator.distributionPort}`];

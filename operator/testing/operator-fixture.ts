@@ -29,3 +29,20 @@ export async function startOperatorFixture(dir: string, ids: MeshIdentities, tru
   ];
   return { api, args };
 }
+
+/** A running pod in namespace `shop` that the injector already handled (`ztmesh.io/status` set). */
+export function injectedPod(name: string, serviceAccount: string, app: string) {
+  return {
+    metadata: { name, namespace: 'shop', labels: { app }, annotations: { 'ztmesh.io/status': '{"version":"test"}' } },
+    spec: { serviceAccountName: serviceAccount, containers: [{ name: 'app', image: 'app' }] },
+    status: { phase: 'Running' },
+  };
+}
+
+/** `orders-allow` in namespace `shop`: pods labelled app=orders admit only the service account `sa`. */
+export function allowOrdersFrom(trustDomain: string, sa: string) {
+  return {
+    apiVersion: 'ztmesh.io/v1alpha1', kind: 'AuthorizationPolicy', metadata: { name: 'orders-allow', namespace: 'shop' },
+    spec: { selector: { matchLabels: { app: 'orders' } }, action: 'ALLOW', rules: [{ from: [{ source: { principals: [`${trustDomain}/ns/shop/sa/${sa}`] } }] }] },
+  };
+}
