@@ -5,7 +5,7 @@ import type { Upstream, UpstreamOwner } from '../pool/upstream-pool.ts';
 import type { PeerInfo } from '../tls/peer-info.ts';
 import type { Refusal } from '../errors/refusal.ts';
 import type { Http1Context } from './http1-context.ts';
-import type { Route, RoutedRefusal, RetryReason } from './http1-router.ts';
+import type { Route, RoutedRefusal } from './http1-router.ts';
 import { refusal } from '../errors/refusal.ts';
 import type { BodyBuffer } from '../validation/body-buffer.ts';
 import { errorResponse } from '../errors/error-response.ts';
@@ -13,15 +13,13 @@ import { upstreamRefusal } from '../errors/upstream-refusal.ts';
 import { ClientBytes } from './client-bytes.ts';
 import { RequestHead } from './request-head.ts';
 import { R_CLOSE, R_DONE, R_HEAD, ResponseReader } from './response-reader.ts';
-import { B_LENGTH, B_NONE, FRAME_ERROR, RequestBodyFramer } from './request-body-framer.ts';
+import { B_NONE, FRAME_ERROR, RequestBodyFramer } from './request-body-framer.ts';
 import { forwardRequestHead } from './forward-request-head.ts';
 import { requestIds } from './request-id.ts';
 import { S_BUFFERING, S_CLOSED, S_CONNECTING, S_EXCHANGE, S_HEAD, S_ROUTING, S_TUNNEL } from './connection-states.ts';
 import { expire } from './connection-deadlines.ts';
+import { keepsBodyForReplay, replayAfterStaleConnection, retryAfter } from './exchange-retry.ts';
 import { bufferBody, startBuffering } from './validated-body.ts';
-
-/** Outbound: a request body up to this size (Content-Length) is kept, so the request can be replayed. */
-const MAX_REPLAY_BODY = 64 * 1024;
 
 /** After a final `end()`, the socket is destroyed if the client has not closed within this. */
 const LINGER_MS = 5000;
@@ -228,7 +226,7 @@ export class Http1Connection implements UpstreamOwner, Expirable {
     const timeoutMs = route.timeoutMs;
     this.responseBy = timeoutMs === undefined || timeoutMs === 0 ? 0 : this.ctx.timers.now + timeoutMs;
     this.body.start(head);
-    this.replayable = route.retry !== undefined && route.retry !== null && this.body.mode === B_LENGTH && head.contentLength <= MAX_REPLAY_BODY;
+    this.replayable = keepsBodyForReplay(this, head);
     if (route.bodyCheck !== undefined && this.body.mode !== B_NONE) {
       startBuffering(this);
       return;
@@ -455,41 +453,9 @@ export class Http1Connection implements UpstreamOwner, Expirable {
       this.socket.destroy();
       return;
     }
-    if (up.reused && !this.retried && this.res.bytes === 0 && this.headBuf !== null && this.canReplay()) {
-      // A pooled keep-alive connection the upstream had already closed: replay once on a fresh one.
-      this.retried = true;
-      this.upstreamError = null;
-      this.state = S_CONNECTING;
-      this.acquireUpstream(true);
-      return;
-    }
-    if (up.connected && this.res.bytes === 0 && this.retryAfter('reset', up)) return;
+    if (replayAfterStaleConnection(this, up)) return;
+    if (up.connected && this.res.bytes === 0 && retryAfter(this, 'reset', up)) return;
     this.failBeforeResponse(upstreamRefusal(this.upstreamError, this.route!.pool.name));
-  }
-
-  /** The request can be sent again: no body, or a kept one that was forwarded whole; never an upgrade. */
-  canReplay(): boolean {
-    return (this.body.mode === B_NONE || (this.replayable && this.body.done)) && !this.head!.isUpgrade();
-  }
-
-  /**
-   * The attempt on `failed` ended in a gateway error or a reset before any response byte reached
-   * the client: try again elsewhere when the request can be replayed (no body: the head is still
-   * here) and the route's policy allows it (method or route, attempts, budget). False: no retry.
-   */
-  retryAfter(reason: RetryReason, failed: Upstream | null): boolean {
-    const route = this.route!;
-    const decider = route.retry;
-    if (decider === undefined || decider === null || this.headBuf === null || !this.canReplay()) return false;
-    if (!decider.retry(this.head!, route.target, failed, this.attempts + 1, reason)) return false;
-    this.attempts++;
-    if (this.upstream === failed) this.upstream = null;
-    if (failed !== null) failed.pool.discard(failed);
-    this.res.reset();
-    this.upstreamError = null;
-    this.state = S_CONNECTING;
-    this.acquireUpstream(false);
-    return true;
   }
 
   // ---- exchange end, refusals ----------------------------------------------------------------

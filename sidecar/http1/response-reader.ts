@@ -3,6 +3,7 @@ import { HEAD_BARE_LF, HEAD_INCOMPLETE, findHeadEnd } from './head-end.ts';
 import { ResponseHead, forwardResponseHead, parseResponseHead } from './response-head.ts';
 import { CHUNKED_ERROR, CHUNKED_NEED_MORE, ChunkedScanner } from './chunked-scanner.ts';
 import type { ResponseBodyTap } from '../telemetry/request-observer.ts';
+import { retryAfter } from './exchange-retry.ts';
 
 // Response states.
 export const R_HEAD = 0;
@@ -84,7 +85,7 @@ export class ResponseReader {
         return;
       }
       // A gateway error before anything reached the client may be retried on another endpoint.
-      if (parsed.status >= 502 && parsed.status <= 504 && start === 0 && this.conn.retryAfter('gateway_error', this.conn.upstream)) return;
+      if (parsed.status >= 502 && parsed.status <= 504 && start === 0 && retryAfter(this.conn, 'gateway_error', this.conn.upstream)) return;
       start = this.startBody(parsed, buf, start, end);
       break;
     }
