@@ -13,7 +13,8 @@ import { createMeshIdentities, type MeshIdentities } from '../operator/testing/m
 import { startOperatorFixture, injectedPod, allowOrdersFrom } from '../operator/testing/operator-fixture.ts';
 import { startOperatorProcess, type OperatorProcess } from '../operator/testing/operator-process.ts';
 import { openRawSubscription, type RawSubscription } from '../operator/testing/raw-subscription.ts';
-import { httpGet, killAll, startSidecar, yaml, ZTMESH_BIN, ZtmeshProcess, type SidecarAddresses } from './helpers/sidecar-process.ts';
+import { writeControlledSidecar } from './helpers/controlled-sidecar.ts';
+import { httpGet, killAll, startSidecar, ZTMESH_BIN, ZtmeshProcess, type SidecarAddresses } from './helpers/sidecar-process.ts';
 
 /**
  * What sidecars observed, gathered by the operator over the policy stream: the real `ztmesh
@@ -66,20 +67,8 @@ async function dashboard(path: string, token: string | null = TOKEN): Promise<{ 
   return { status: res.status, body };
 }
 
-async function writeSidecar(name: 'orders' | 'web', podName: string, extra: Record<string, unknown>): Promise<string> {
-  const svid = await ids.ca.mint({ spiffeId: `spiffe://${TD}/ns/shop/sa/${name}` });
-  writeFileSync(join(dir, `${name}.pem`), svid.certChainPem);
-  writeFileSync(join(dir, `${name}-key.pem`), svid.keyPem, { mode: 0o600 });
-  const file = join(dir, `${name}.yaml`);
-  writeFileSync(file, yaml({
-    trustDomain: TD,
-    workload: { namespace: 'shop', name, labels: { app: name } },
-    identity: { certFile: `${name}.pem`, keyFile: `${name}-key.pem`, bundleFile: 'bundle.pem' },
-    control: { address: `127.0.0.1:${operator.distributionPort}`, podName, reportInterval: '1s' },
-    admin: '127.0.0.1:0',
-    ...extra,
-  }));
-  return file;
+function writeSidecar(name: 'orders' | 'web', podName: string, extra: Record<string, unknown>): Promise<string> {
+  return writeControlledSidecar({ dir, ids, trustDomain: TD, sa: name, podName, workloadName: name, distributionPort: operator.distributionPort, reportInterval: '1s', extra });
 }
 
 beforeAll(async () => {

@@ -8,6 +8,7 @@ import type { FakeKubeApiServer } from '../operator/testing/fake-kube-api.ts';
 import { createMeshIdentities, type MeshIdentities } from '../operator/testing/mesh-identities.ts';
 import { startOperatorFixture, injectedPod, allowOrdersFrom } from '../operator/testing/operator-fixture.ts';
 import { startOperatorProcess, type OperatorProcess } from '../operator/testing/operator-process.ts';
+import { writeControlledSidecar } from './helpers/controlled-sidecar.ts';
 import { httpGet, killAll, startSidecar, yaml, ZtmeshProcess, type SidecarAddresses } from './helpers/sidecar-process.ts';
 
 /**
@@ -43,21 +44,8 @@ async function until(status: number, what: string, timeoutMs = 2000): Promise<nu
   }
 }
 
-async function writeSidecar(name: 'orders' | 'web', podName: string, extra: Record<string, unknown>, distributionPort: number): Promise<string> {
-  const svid = await ids.ca.mint({ spiffeId: `spiffe://${TD}/ns/shop/sa/${name}` });
-  writeFileSync(join(dir, `${name}.pem`), svid.certChainPem);
-  writeFileSync(join(dir, `${name}-key.pem`), svid.keyPem, { mode: 0o600 });
-  const file = join(dir, `${name}.yaml`);
-  writeFileSync(file, yaml({
-    trustDomain: TD,
-    workload: { namespace: 'shop', name: podName, labels: { app: name } },
-    identity: { certFile: `${name}.pem`, keyFile: `${name}-key.pem`, bundleFile: 'bundle.pem' },
-    control: { address: `127.0.0.1:${distributionPort}`, podName },
-    admin: '127.0.0.1:0',
-    logLevel: 'info',
-    ...extra,
-  }));
-  return file;
+function writeSidecar(name: 'orders' | 'web', podName: string, extra: Record<string, unknown>, distributionPort: number): Promise<string> {
+  return writeControlledSidecar({ dir, ids, trustDomain: TD, sa: name, podName, distributionPort, extra: { logLevel: 'info', ...extra } });
 }
 
 beforeAll(async () => {
